@@ -1,0 +1,101 @@
+// Activation layer types (ReLU, ReLU6, Sigmoid, Tanh, LeakyReLU, Hardtanh,
+// ELU, RReLU in eval mode, PReLU) and their functional forms.
+#include "frontend/layers/layer_helpers.h"
+
+namespace kiln {
+namespace {
+
+/// Maps a layer or functional name to its IR op and float attributes.
+struct ActRow {
+  const char *layer, *functional, *op;
+  std::vector<ArgSpec> args; ///< besides `inplace`
+};
+
+const std::vector<ActRow> &rows() {
+  static const std::vector<ActRow> r = {
+      {"ReLU", "relu", "relu", {}},
+      {"ReLU6", "relu6", "relu6", {}},
+      {"Sigmoid", "sigmoid", "sigmoid", {}},
+      {"Tanh", "tanh", "tanh", {}},
+      {"LeakyReLU",
+       "leaky_relu",
+       "leaky_relu",
+       {{"negative_slope", ArgKind::Float, "0.01"}}},
+      {"Hardtanh",
+       "hardtanh",
+       "hardtanh",
+       {{"min_val", ArgKind::Float, "-1.0"}, {"max_val", ArgKind::Float, "1.0"}}},
+      {"ELU", "elu", "elu", {{"alpha", ArgKind::Float, "1.0"}}},
+  };
+  return r;
+}
+
+const ActRow &rowOf(const OpSpec &spec) {
+  for (const ActRow &r : rows())
+    if (spec.name == std::string(r.layer) || spec.name == std::string(r.functional))
+      return r;
+  return rows()[0];
+}
+
+std::vector<Value *> buildAct(BuildContext &ctx) {
+  const ActRow &r = rowOf(ctx.spec);
+  AttrMap attrs;
+  for (const ArgSpec &a : r.args)
+    attrs[a.name] = ctx.args.number(a.name);
+  if (r.op == std::string("hardtanh") &&
+      ctx.args.number("max_val") <= ctx.args.number("min_val"))
+    ctx.error("max_val must be greater than min_val");
+  return {ctx.emit(r.op, {ctx.input(0)}, attrs)->result()};
+}
+
+std::vector<Value *> buildRrelu(BuildContext &ctx) {
+  double lo = ctx.args.number("lower"), hi = ctx.args.number("upper");
+  if (lo > hi)
+    ctx.error("lower must not exceed upper");
+  return {ctx.emit("leaky_relu", {ctx.input(0)},
+                   {{"negative_slope", (lo + hi) / 2}})
+              ->result()};
+}
+
+std::vector<Value *> buildPrelu(BuildContext &ctx) {
+  int64_t n = ctx.args.integer("num_parameters");
+  if (n < 1)
+    ctx.args.node("num_parameters").error("num_parameters must be >= 1");
+  double init = ctx.args.number("init");
+  Value *x = ctx.input(0);
+  if (n > 1 && (x->shape.size() < 2 || x->shape[1] != n))
+    ctx.error("num_parameters " + std::to_string(n) +
+              " does not match the channels (dim 1) of the input shape " +
+              shapeToString(x->shape));
+  Value *w = ctx.param("weight", {n}, {init, init});
+  return {ctx.emit("prelu", {x, w}, {})->result()};
+}
+
+} // namespace
+
+void addActivationLayers(std::vector<OpSpec> &t) {
+  for (const ActRow &r : rows()) {
+    std::vector<ArgSpec> a = r.args;
+    a.push_back({"inplace", ArgKind::Bool, "false"});
+    t.push_back({r.layer, a, 0, 1, 1, false, false, buildAct});
+  }
+  t.push_back({"RReLU",
+               {{"lower", ArgKind::Float, "0.125"},
+                {"upper", ArgKind::Float, "0.3333333333333333"},
+                {"inplace", ArgKind::Bool, "false"}},
+               0, 1, 1, false, false, buildRrelu});
+  t.push_back({"PReLU",
+               {{"num_parameters", ArgKind::Int, "1"},
+                {"init", ArgKind::Float, "0.25"}},
+               0, 1, 1, false, false, buildPrelu});
+}
+
+void addActivationFunctionals(std::vector<OpSpec> &t) {
+  for (const ActRow &r : rows()) {
+    std::vector<ArgSpec> a = r.args;
+    a.push_back({"inplace", ArgKind::Bool, "false"});
+    t.push_back({r.functional, a, 0, 1, 1, false, false, buildAct});
+  }
+}
+
+} // namespace kiln

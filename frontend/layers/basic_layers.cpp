@@ -1,0 +1,104 @@
+// Layer types Linear, BatchNorm1d/2d/3d, Flatten, Identity and the Dropouts,
+// and the spec's types not implemented yet (refused by name).
+#include "frontend/layers/layer_helpers.h"
+
+namespace kiln {
+namespace {
+
+std::vector<Value *> buildLinear(BuildContext &ctx) {
+  int64_t in = ctx.args.integer("in_features");
+  int64_t out = ctx.args.integer("out_features");
+  if (in < 1 || out < 1)
+    ctx.error("in_features and out_features must be >= 1, found " +
+              std::to_string(in) + " and " + std::to_string(out));
+  Value *x = ctx.input(0);
+  if (x->shape.empty() || x->shape.back() != in)
+    ctx.error("input of shape " + shapeToString(x->shape) +
+              " does not have in_features = " + std::to_string(in) +
+              " in its last dim");
+  std::vector<Value *> operands = {
+      x, ctx.param("weight", {out, in}, layers::fanInUniform(in))};
+  if (ctx.args.boolean("bias"))
+    operands.push_back(ctx.param("bias", {out}, layers::fanInUniform(in)));
+  return {ctx.emit("linear", operands, {})->result()};
+}
+
+std::vector<Value *> buildBatchNorm(BuildContext &ctx) {
+  int64_t c = ctx.args.integer("num_features");
+  Value *x = ctx.input(0);
+  int ns = ctx.spec.spatial;
+  // BatchNorm1d takes [N, C] or [N, C, L]; 2d [N, C, H, W]; 3d [N, C, D, H, W].
+  bool rankOk = ns == 1 ? (x->shape.size() == 2 || x->shape.size() == 3)
+                        : x->shape.size() == size_t(ns) + 2;
+  if (!rankOk)
+    ctx.error("expected a " +
+              std::string(ns == 1 ? "2-d or 3-d" : std::to_string(ns + 2) + "-d") +
+              " input, found shape " + shapeToString(x->shape));
+  layers::checkChannels(ctx, x, c, "num_features");
+  if (!ctx.args.boolean("track_running_stats"))
+    ctx.args.node("track_running_stats")
+        .error("track_running_stats=false (batch statistics) is not "
+               "supported yet");
+  double eps = ctx.args.number("eps");
+  if (!(eps > 0))
+    ctx.args.node("eps").error("eps must be positive");
+  std::vector<Value *> operands = {x, ctx.param("running_mean", {c}, {0, 0}),
+                                   ctx.param("running_var", {c}, {1, 1})};
+  if (ctx.args.boolean("affine")) {
+    operands.push_back(ctx.param("weight", {c}, {1, 1}));
+    operands.push_back(ctx.param("bias", {c}, {0, 0}));
+  }
+  ctx.ignoreParam("num_batches_tracked");
+  return {ctx.emit("batch_norm", operands, {{"eps", eps}})->result()};
+}
+
+std::vector<Value *> buildFlatten(BuildContext &ctx) {
+  return {layers::flatten(ctx, ctx.input(0), "start_dim", "end_dim")};
+}
+
+std::vector<Value *> buildIdentity(BuildContext &ctx) {
+  return {ctx.input(0)};
+}
+
+std::vector<Value *> buildUnsupported(BuildContext &ctx) {
+  ctx.node.error(std::string("layer type \"") + ctx.spec.name +
+                 "\" is part of the model format but not supported by this "
+                 "version of Kiln yet");
+}
+
+} // namespace
+
+void addBasicLayers(std::vector<OpSpec> &t) {
+  t.push_back({"Linear",
+               {{"in_features", ArgKind::Int, nullptr},
+                {"out_features", ArgKind::Int, nullptr},
+                {"bias", ArgKind::Bool, "true"}},
+               0, 1, 1, false, false, buildLinear});
+  const char *bn[] = {"BatchNorm1d", "BatchNorm2d", "BatchNorm3d"};
+  for (int n = 1; n <= 3; ++n)
+    t.push_back({bn[n - 1],
+                 {{"num_features", ArgKind::Int, nullptr},
+                  {"eps", ArgKind::Float, "1e-5"},
+                  {"momentum", ArgKind::Float, "0.1"},
+                  {"affine", ArgKind::Bool, "true"},
+                  {"track_running_stats", ArgKind::Bool, "true"}},
+                 n, 1, 1, false, false, buildBatchNorm});
+  t.push_back({"Flatten",
+               {{"start_dim", ArgKind::Int, "1"}, {"end_dim", ArgKind::Int, "-1"}},
+               0, 1, 1, false, false, buildFlatten});
+  t.push_back({"Identity", {}, 0, 1, 1, false, true, buildIdentity});
+  for (const char *d :
+       {"Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout"})
+    t.push_back({d,
+                 {{"p", ArgKind::Float, "0.5"}, {"inplace", ArgKind::Bool, "false"}},
+                 0, 1, 1, false, false, buildIdentity});
+  for (const char *u :
+       {"MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "AdaptiveAvgPool1d",
+        "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d",
+        "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "Softmax", "LogSoftmax",
+        "LocalResponseNorm", "Upsample", "SiLU", "Hardswish", "Hardsigmoid",
+        "GELU", "Softplus", "LayerNorm", "GroupNorm"})
+    t.push_back({u, {}, 0, 0, 8, true, true, buildUnsupported});
+}
+
+} // namespace kiln

@@ -1,0 +1,78 @@
+// The op table entry: everything Kiln knows about one op kind, defined once
+// (operands, attributes, shape inference and verification, reference
+// evaluation, cost, and the kernel call the backends emit).
+#pragma once
+
+#include "ir/attribute.h"
+#include "ir/graph.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kiln {
+
+/// A named operand slot of an op kind.
+struct OperandSpec {
+  const char *name;
+  bool optional = false;
+};
+
+/// A named attribute of an op kind; every attribute is always present.
+struct AttrSpec {
+  const char *name;
+  AttrKind kind;
+};
+
+/// A constant initialiser for a runtime kernel's parameter struct: an int,
+/// a float, an int array, or a nested struct. Names are for readers of the
+/// generated code (and the struct layout is the runtime header's).
+struct KernelParam {
+  enum class Kind { Int, Float, Ints, Struct };
+  Kind kind = Kind::Int;
+  std::string name;
+  int64_t i = 0;
+  double f = 0;
+  std::vector<int64_t> ints;
+  std::vector<KernelParam> fields;
+
+  static KernelParam integer(std::string name, int64_t v);
+  static KernelParam real(std::string name, double v);
+  static KernelParam array(std::string name, std::vector<int64_t> v);
+  static KernelParam group(std::string name, std::vector<KernelParam> fields);
+};
+
+/// How a backend computes an op: call runtime kernel `kernel` (in namespace
+/// kiln_rt) with a constant `params` struct of type `paramsType`, then the
+/// operand pointers (nullptr for absent optional operands), then the result
+/// pointers.
+struct KernelCall {
+  std::string kernel;
+  std::string paramsType;
+  KernelParam params;
+};
+
+/// One op kind.
+struct OpDef {
+  /// Name in the textual IR (`conv`, `max_pool`, ...).
+  const char *name;
+  std::vector<OperandSpec> operands;
+  std::vector<AttrSpec> attrs;
+  int numResults = 1;
+  /// The result is operand 0 with another shape, same bytes (no kernel).
+  bool isView = false;
+  /// Checks operand shapes and attribute values and returns the result
+  /// shapes; an impossible op is reported with `op.error(...)`, naming the
+  /// shapes and the rule that failed.
+  std::vector<Shape> (*inferShapes)(const Op &op) = nullptr;
+  /// Reference evaluation with plain loops (independent of the runtime
+  /// kernels): operand data in, result data out (preallocated).
+  void (*evaluate)(const Op &op, const std::vector<const float *> &in,
+                   const std::vector<float *> &out) = nullptr;
+  /// The runtime kernel call (not used for views).
+  KernelCall (*lower)(const Op &op) = nullptr;
+  /// Multiply-accumulates (or elementwise operations) for one evaluation.
+  int64_t (*macs)(const Op &op) = nullptr;
+};
+
+} // namespace kiln

@@ -1,0 +1,40 @@
+// The table of all op kinds. Adding an op: define its OpDef in ir/ops/ and
+// list it here; passes and backends find it through this table.
+#include "ir/op_registry.h"
+
+#include "support/error.h"
+
+#include <string>
+
+namespace kiln {
+namespace ops {
+extern const OpDef kConvOp, kConvTransposeOp, kMaxPoolOp, kAvgPoolOp,
+    kLinearOp, kReluOp, kRelu6Op, kSigmoidOp, kTanhOp, kLeakyReluOp,
+    kHardtanhOp, kEluOp, kPreluOp, kBatchNormOp, kReshapeOp;
+} // namespace ops
+
+const std::vector<const OpDef *> &allOps() {
+  static const std::vector<const OpDef *> table = {
+      &ops::kConvOp,      &ops::kConvTransposeOp, &ops::kMaxPoolOp,
+      &ops::kAvgPoolOp,   &ops::kLinearOp,        &ops::kReluOp,
+      &ops::kRelu6Op,     &ops::kSigmoidOp,       &ops::kTanhOp,
+      &ops::kLeakyReluOp, &ops::kHardtanhOp,      &ops::kEluOp,
+      &ops::kPreluOp,     &ops::kBatchNormOp,     &ops::kReshapeOp,
+  };
+  return table;
+}
+
+const OpDef *findOp(std::string_view name) {
+  for (const OpDef *d : allOps())
+    if (name == d->name)
+      return d;
+  return nullptr;
+}
+
+const OpDef &getOp(std::string_view name) {
+  const OpDef *d = findOp(name);
+  KILN_ASSERT(d, "no op named " + std::string(name));
+  return *d;
+}
+
+} // namespace kiln

@@ -1,0 +1,116 @@
+// Elementwise activation ops, one table row each: name, the runtime
+// epilogue id it lowers to, and its float attributes.
+//   relu, relu6, sigmoid, tanh, leaky_relu {negative_slope},
+//   hardtanh {min_val, max_val}, elu {alpha}
+#include "ir/ops/op_helpers.h"
+#include "support/error.h"
+
+#include <cmath>
+#include <cstring>
+
+namespace kiln::ops {
+namespace {
+
+/// The runtime's activation ids (kiln/kernels/common.h).
+enum RuntimeAct { kRelu = 1, kRelu6, kLeaky, kHardtanh, kSigmoid, kTanh, kElu };
+
+struct ActRow {
+  const char *name;
+  RuntimeAct act;
+  const char *a, *b; ///< attribute names of the two scalars, or nullptr
+};
+
+const ActRow kRows[] = {
+    {"relu", kRelu, nullptr, nullptr},
+    {"relu6", kRelu6, nullptr, nullptr},
+    {"sigmoid", kSigmoid, nullptr, nullptr},
+    {"tanh", kTanh, nullptr, nullptr},
+    {"leaky_relu", kLeaky, "negative_slope", nullptr},
+    {"hardtanh", kHardtanh, "min_val", "max_val"},
+    {"elu", kElu, "alpha", nullptr},
+};
+
+const ActRow &rowOf(const Op &op) {
+  for (const ActRow &r : kRows)
+    if (std::strcmp(r.name, op.name()) == 0)
+      return r;
+  internalError(__FILE__, __LINE__, "activation row",
+                std::string("not an activation: ") + op.name());
+}
+
+double arg(const Op &op, const char *name) {
+  return name ? op.getFloat(name) : 0.0;
+}
+
+/// The reference definition of each activation, in double precision.
+double reference(RuntimeAct act, double x, double a, double b) {
+  switch (act) {
+  case kRelu:
+    return x > 0 ? x : 0;
+  case kRelu6:
+    return std::min(std::max(x, 0.0), 6.0);
+  case kLeaky:
+    return x >= 0 ? x : x * a;
+  case kHardtanh:
+    return std::min(std::max(x, a), b);
+  case kSigmoid:
+    return 1.0 / (1.0 + std::exp(-x));
+  case kTanh:
+    return std::tanh(x);
+  case kElu:
+    return x > 0 ? x : a * (std::exp(x) - 1.0);
+  }
+  return x;
+}
+
+std::vector<Shape> inferActivation(const Op &op) {
+  const ActRow &r = rowOf(op);
+  if (r.act == kHardtanh && !(arg(op, r.b) > arg(op, r.a)))
+    op.error("max_val must be greater than min_val");
+  return {operandShape(op, 0)};
+}
+
+void evalActivation(const Op &op, const std::vector<const float *> &in,
+                    const std::vector<float *> &out) {
+  const ActRow &r = rowOf(op);
+  double a = arg(op, r.a), b = arg(op, r.b);
+  int64_t n = op.result()->numElements();
+  for (int64_t i = 0; i < n; ++i)
+    out[0][i] =
+        std::isnan(in[0][i]) ? in[0][i] : float(reference(r.act, in[0][i], a, b));
+}
+
+KernelCall lowerActivation(const Op &op) {
+  const ActRow &r = rowOf(op);
+  return {"unary", "UnaryParams",
+          KernelParam::group(
+              "", {KernelParam::integer("count", op.result()->numElements()),
+                   KernelParam::group("ep",
+                                      {KernelParam::integer("act", r.act),
+                                       KernelParam::real("a", arg(op, r.a)),
+                                       KernelParam::real("b", arg(op, r.b))})})};
+}
+
+int64_t macsElementwise(const Op &op) { return op.result()->numElements(); }
+
+OpDef makeDef(const ActRow &r) {
+  std::vector<AttrSpec> attrs;
+  for (const char *n : {r.a, r.b})
+    if (n)
+      attrs.push_back({n, AttrKind::Float});
+  return {r.name,          {{"input"}},     attrs,
+          1,               false,           inferActivation,
+          evalActivation,  lowerActivation, macsElementwise};
+}
+
+} // namespace
+
+extern const OpDef kReluOp = makeDef(kRows[0]);
+extern const OpDef kRelu6Op = makeDef(kRows[1]);
+extern const OpDef kSigmoidOp = makeDef(kRows[2]);
+extern const OpDef kTanhOp = makeDef(kRows[3]);
+extern const OpDef kLeakyReluOp = makeDef(kRows[4]);
+extern const OpDef kHardtanhOp = makeDef(kRows[5]);
+extern const OpDef kEluOp = makeDef(kRows[6]);
+
+} // namespace kiln::ops

@@ -1,0 +1,118 @@
+// Per-channel elementwise ops (channels = dim 1):
+//   prelu(input, weight [1] or [C])
+//   batch_norm(input, running_mean [C], running_var [C], weight [C]?, bias [C]?)
+//     {eps}: inference normalisation with running statistics
+#include "ir/ops/op_helpers.h"
+
+#include <cmath>
+
+namespace kiln::ops {
+namespace {
+
+int64_t channels(const Shape &x) { return x.size() >= 2 ? x[1] : 1; }
+
+KernelParam channelParams(const Op &op, bool perChannel, double eps) {
+  const Shape &x = op.operand(0)->shape;
+  int64_t c = channels(x);
+  int64_t outer = x.size() >= 2 ? x[0] : 1;
+  int64_t inner = numElements(x) / (outer * c);
+  return KernelParam::group(
+      "", {KernelParam::integer("outer", outer),
+           KernelParam::integer("channels", c),
+           KernelParam::integer("inner", inner),
+           KernelParam::integer("per_channel", perChannel),
+           KernelParam::real("eps", eps)});
+}
+
+std::vector<Shape> inferPrelu(const Op &op) {
+  const Shape &x = operandShape(op, 0);
+  const Shape &w = operandShape(op, 1, 1);
+  if (w[0] != 1 && w[0] != channels(x))
+    op.error("weight has " + std::to_string(w[0]) +
+             " parameters; expected 1 or the input's " +
+             std::to_string(channels(x)) + " channels (input shape " +
+             shapeToString(x) + ")");
+  return {x};
+}
+
+void evalPrelu(const Op &op, const std::vector<const float *> &in,
+               const std::vector<float *> &out) {
+  const Shape &x = op.operand(0)->shape;
+  int64_t n = numElements(x), c = channels(x), inner = n;
+  if (x.size() >= 2)
+    inner = n / (x[0] * c);
+  bool per = op.operand(1)->shape[0] != 1;
+  for (int64_t i = 0; i < n; ++i) {
+    float a = in[1][per ? (i / inner) % c : 0];
+    out[0][i] = in[0][i] >= 0 ? in[0][i] : a * in[0][i];
+  }
+}
+
+KernelCall lowerPrelu(const Op &op) {
+  return {"prelu", "ChannelParams",
+          channelParams(op, op.operand(1)->shape[0] != 1, 0.0)};
+}
+
+std::vector<Shape> inferBatchNorm(const Op &op) {
+  const Shape &x = operandShape(op, 0);
+  if (x.size() < 2)
+    op.error("expected an input of rank >= 2, found shape " +
+             shapeToString(x));
+  for (size_t i = 1; i < op.operands.size(); ++i)
+    if (Value *v = op.operand(i); v && v->shape != Shape{x[1]})
+      op.error(std::string(op.def->operands[i].name) + " shape " +
+               shapeToString(v->shape) + " does not match the input's " +
+               std::to_string(x[1]) + " channels");
+  if (!(op.getFloat("eps") > 0))
+    op.error("eps must be positive");
+  return {x};
+}
+
+void evalBatchNorm(const Op &op, const std::vector<const float *> &in,
+                   const std::vector<float *> &out) {
+  const Shape &x = op.operand(0)->shape;
+  int64_t n = numElements(x), c = x[1], inner = n / (x[0] * c);
+  double eps = op.getFloat("eps");
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t ch = (i / inner) % c;
+    double v = (in[0][i] - double(in[1][ch])) /
+               std::sqrt(double(in[2][ch]) + float(eps));
+    if (in.size() > 3 && in[3])
+      v *= in[3][ch];
+    if (in.size() > 4 && in[4])
+      v += in[4][ch];
+    out[0][i] = float(v);
+  }
+}
+
+KernelCall lowerBatchNorm(const Op &op) {
+  return {"batch_norm", "ChannelParams",
+          channelParams(op, true, op.getFloat("eps"))};
+}
+
+int64_t macsElementwise(const Op &op) { return op.result()->numElements(); }
+
+} // namespace
+
+extern const OpDef kPreluOp = {
+    "prelu",   {{"input"}, {"weight"}}, {},         1, false,
+    inferPrelu, evalPrelu,              lowerPrelu, macsElementwise,
+};
+
+extern const OpDef kBatchNormOp = {
+    "batch_norm",
+    {{"input"},
+     {"running_mean"},
+     {"running_var"},
+     {"weight", true},
+     {"bias", true}},
+    {{"eps", AttrKind::Float}},
+    1,
+    false,
+    inferBatchNorm,
+    evalBatchNorm,
+    lowerBatchNorm,
+    macsElementwise,
+};
+
+} // namespace kiln::ops

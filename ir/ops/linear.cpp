@@ -1,0 +1,63 @@
+// Op `linear`: y = x W^T + b over the last dimension of an input of any rank.
+//   operands: input [..., in], weight [out, in], bias [out]?
+#include "ir/ops/op_helpers.h"
+
+namespace kiln::ops {
+namespace {
+
+std::vector<Shape> inferLinear(const Op &op) {
+  const Shape &x = operandShape(op, 0);
+  const Shape &w = operandShape(op, 1, 2);
+  if (x.empty())
+    op.error("expected an input of rank >= 1, found a 0-d tensor");
+  if (x.back() != w[1])
+    op.error("input shape " + shapeToString(x) + " has " +
+             std::to_string(x.back()) + " features in its last dim, the weight " +
+             shapeToString(w) + " expects " + std::to_string(w[1]));
+  if (Value *b = op.operand(2); b && b->shape != Shape{w[0]})
+    op.error("bias shape " + shapeToString(b->shape) + " does not match [" +
+             std::to_string(w[0]) + "]");
+  Shape y = x;
+  y.back() = w[0];
+  return {y};
+}
+
+void evalLinear(const Op &op, const std::vector<const float *> &in,
+                const std::vector<float *> &out) {
+  const Shape &w = op.operand(1)->shape;
+  int64_t nOut = w[0], nIn = w[1];
+  int64_t rows = op.operand(0)->numElements() / nIn;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t o = 0; o < nOut; ++o) {
+      double acc = in.size() > 2 ? in[2][o] : 0.0;
+      for (int64_t i = 0; i < nIn; ++i)
+        acc += double(in[0][r * nIn + i]) * in[1][o * nIn + i];
+      out[0][r * nOut + o] = float(acc);
+    }
+}
+
+KernelCall lowerLinear(const Op &op) {
+  const Shape &w = op.operand(1)->shape;
+  return {"linear", "LinearParams",
+          KernelParam::group(
+              "", {KernelParam::integer("rows",
+                                        op.operand(0)->numElements() / w[1]),
+                   KernelParam::integer("in", w[1]),
+                   KernelParam::integer("out", w[0]), noEpilogue()})};
+}
+
+int64_t macsLinear(const Op &op) {
+  return op.operand(0)->numElements() * op.operand(1)->shape[0];
+}
+
+} // namespace
+
+extern const OpDef kLinearOp = {
+    "linear",  {{"input"}, {"weight"}, {"bias", true}},
+    {},        1,
+    false,     inferLinear,
+    evalLinear, lowerLinear,
+    macsLinear,
+};
+
+} // namespace kiln::ops

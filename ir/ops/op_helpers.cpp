@@ -1,0 +1,83 @@
+// Helpers shared by op definitions.
+#include "ir/ops/op_helpers.h"
+
+#include "support/error.h"
+
+namespace kiln::ops {
+
+const Shape &operandShape(const Op &op, size_t i, int rank) {
+  Value *v = op.operand(i);
+  KILN_ASSERT(v, std::string(op.name()) + " is missing operand " +
+                     std::to_string(i));
+  if (rank >= 0 && int(v->shape.size()) != rank)
+    op.error(std::string("expected ") + op.def->operands[i].name +
+             " of rank " + std::to_string(rank) + ", found shape " +
+             shapeToString(v->shape));
+  return v->shape;
+}
+
+std::array<int64_t, 3> slots(const std::vector<int64_t> &v, int64_t fill) {
+  KILN_ASSERT(v.size() <= 3, "more than three spatial dims");
+  std::array<int64_t, 3> r = {fill, fill, fill};
+  for (size_t i = 0; i < v.size(); ++i)
+    r[3 - v.size() + i] = v[i];
+  return r;
+}
+
+int64_t convOutSize(const Op &op, size_t dim, int64_t in, int64_t kernel,
+                    int64_t stride, int64_t padBegin, int64_t padEnd,
+                    int64_t dilation) {
+  int64_t span = dilation * (kernel - 1) + 1;
+  int64_t padded = in + padBegin + padEnd;
+  if (padded < span)
+    op.error("spatial dim " + std::to_string(dim) + ": input size " +
+             std::to_string(in) + " with padding " + std::to_string(padBegin) +
+             "+" + std::to_string(padEnd) + " is smaller than the kernel span " +
+             std::to_string(span) + " (kernel " + std::to_string(kernel) +
+             ", dilation " + std::to_string(dilation) +
+             "): the output size would be below 1");
+  return (padded - span) / stride + 1;
+}
+
+int64_t poolOutSize(const Op &op, size_t dim, int64_t in, int64_t kernel,
+                    int64_t stride, int64_t pad, int64_t dilation,
+                    bool ceilMode) {
+  int64_t span = dilation * (kernel - 1) + 1;
+  int64_t num = in + 2 * pad - span + (ceilMode ? stride - 1 : 0);
+  // Floor division (PyTorch's div_rtn).
+  int64_t q = num >= 0 ? num / stride : -((-num + stride - 1) / stride);
+  int64_t out = q + 1;
+  if (ceilMode && (out - 1) * stride >= in + pad)
+    --out;
+  if (out < 1)
+    op.error("spatial dim " + std::to_string(dim) + ": input size " +
+             std::to_string(in) + " with padding " + std::to_string(pad) +
+             " is smaller than the kernel span " + std::to_string(span) +
+             ": the output size would be " + std::to_string(out));
+  return out;
+}
+
+void checkInts(const Op &op, const char *attr, size_t n, int64_t min) {
+  const auto &v = op.getInts(attr);
+  if (v.size() != n)
+    op.error(std::string(attr) + " must have " + std::to_string(n) +
+             " entries, found " + shapeToString(v));
+  for (int64_t x : v)
+    if (x < min)
+      op.error(std::string(attr) + " entries must be >= " +
+               std::to_string(min) + ", found " + shapeToString(v));
+}
+
+KernelParam slotParam(const char *name, const std::vector<int64_t> &v,
+                      int64_t fill) {
+  auto s = slots(v, fill);
+  return KernelParam::array(name, {s.begin(), s.end()});
+}
+
+KernelParam noEpilogue() {
+  return KernelParam::group("ep", {KernelParam::integer("act", 0),
+                                   KernelParam::real("a", 0),
+                                   KernelParam::real("b", 0)});
+}
+
+} // namespace kiln::ops

@@ -1,0 +1,48 @@
+// Helpers shared by op definitions: operand checks, window arithmetic of
+// convolutions and poolings, and the three-slot spatial layout the runtime
+// kernels use.
+#pragma once
+
+#include "ir/op_def.h"
+
+#include <array>
+#include <string>
+
+namespace kiln::ops {
+
+/// Checks that operand `i` exists and has rank `rank` (or any rank if -1).
+const Shape &operandShape(const Op &op, size_t i, int rank = -1);
+
+/// Spatial values right-aligned into three (depth, height, width) slots,
+/// with `fill` in the unused leading ones.
+std::array<int64_t, 3> slots(const std::vector<int64_t> &v, int64_t fill);
+
+/// A spatial window: kernel size, stride, padding before and after,
+/// dilation, per spatial dim.
+struct Window {
+  std::vector<int64_t> kernel, stride, padBegin, padEnd, dilation;
+};
+
+/// Output size of a convolution-like window over `in` (PyTorch's formula);
+/// reports a result below 1 as an error naming the dim and the inputs.
+int64_t convOutSize(const Op &op, size_t dim, int64_t in, int64_t kernel,
+                    int64_t stride, int64_t padBegin, int64_t padEnd,
+                    int64_t dilation);
+
+/// Output size of a pooling window, with `ceil_mode` and PyTorch's rule that
+/// drops a last window starting in the right padding.
+int64_t poolOutSize(const Op &op, size_t dim, int64_t in, int64_t kernel,
+                    int64_t stride, int64_t pad, int64_t dilation,
+                    bool ceilMode);
+
+/// Checks that an ints attribute has `n` entries, each >= `min`.
+void checkInts(const Op &op, const char *attr, size_t n, int64_t min);
+
+/// A KernelParam for a three-slot spatial array.
+KernelParam slotParam(const char *name, const std::vector<int64_t> &v,
+                      int64_t fill);
+
+/// The epilogue struct for "no activation".
+KernelParam noEpilogue();
+
+} // namespace kiln::ops

@@ -1,0 +1,69 @@
+// The IR verifier.
+#include "ir/verifier.h"
+
+#include "ir/op_def.h"
+#include "ir/printer.h"
+#include "support/error.h"
+
+#include <unordered_set>
+
+namespace kiln {
+
+static void checkOp(const Op &op, const std::unordered_set<const Value *> &defined) {
+  const OpDef &def = *op.def;
+  auto fail = [&](const std::string &m) {
+    throw Error(op.loc.file, op.loc.path,
+                "verifier: " + m + "\n  in: " + printOp(op));
+  };
+  if (op.operands.size() > def.operands.size())
+    fail("too many operands");
+  for (size_t i = 0; i < def.operands.size(); ++i) {
+    Value *v = op.operand(i);
+    if (!v && !def.operands[i].optional)
+      fail(std::string("missing operand ") + def.operands[i].name);
+    if (!v && i + 1 < op.operands.size() && op.operand(i + 1))
+      fail("an absent optional operand is followed by a present one");
+    if (v && !defined.count(v))
+      fail("operand " + valueRef(v) + " is used before it is defined");
+  }
+  if (op.attrs.size() != def.attrs.size())
+    fail("expected " + std::to_string(def.attrs.size()) + " attributes, found " +
+         std::to_string(op.attrs.size()));
+  for (const AttrSpec &a : def.attrs) {
+    auto it = op.attrs.find(a.name);
+    if (it == op.attrs.end())
+      fail(std::string("missing attribute ") + a.name);
+    if (attrKind(it->second) != a.kind)
+      fail(std::string("attribute ") + a.name + " must be " +
+           attrKindName(a.kind) + ", found " + attrKindName(attrKind(it->second)));
+  }
+  if (int(op.results.size()) != def.numResults)
+    fail("expected " + std::to_string(def.numResults) + " results");
+  std::vector<Shape> shapes = def.inferShapes(op);
+  for (size_t i = 0; i < shapes.size(); ++i)
+    if (shapes[i] != op.results[i]->shape)
+      fail("result " + std::to_string(i) + " has shape " +
+           shapeToString(op.results[i]->shape) + " but shape inference gives " +
+           shapeToString(shapes[i]));
+}
+
+void verifyGraph(const Graph &g) {
+  std::unordered_set<const Value *> defined(g.inputs.begin(), g.inputs.end());
+  defined.insert(g.weights.begin(), g.weights.end());
+  for (const auto &op : g.ops) {
+    checkOp(*op, defined);
+    for (Value *r : op->results) {
+      if (defined.count(r))
+        throw Error(op->loc.file, op->loc.path,
+                    "verifier: " + valueRef(r) + " is defined twice");
+      defined.insert(r);
+    }
+  }
+  if (g.outputs.empty())
+    throw Error(g.file, "", "verifier: the graph has no outputs");
+  for (const auto &[name, v] : g.outputs)
+    if (!defined.count(v))
+      throw Error(g.file, "", "verifier: output " + name + " is not defined");
+}
+
+} // namespace kiln

@@ -1,0 +1,90 @@
+// Kiln runtime: max and average pooling over up to three spatial dims
+// (PyTorch semantics: implicit -inf / zero padding, dilation for max,
+// count_include_pad and divisor_override for average).
+#pragma once
+
+#include "kiln/kernels/common.h"
+
+namespace kiln_rt {
+
+/// Shapes and hyper-parameters of a pooling; `planes` = batch * channels.
+/// Spatial arrays are (depth, height, width), as in ConvParams.
+struct PoolParams {
+  int planes;
+  int in[3], out[3], k[3], stride[3], pad[3], dil[3];
+  int count_include_pad; ///< average only
+  int divisor;           ///< average only; 0 = none (divisor_override)
+};
+
+/// Max pooling; a NaN in a window propagates, as in PyTorch.
+inline void max_pool(const PoolParams &p, const float *x, float *y) {
+  const index_t in_plane = index_t(p.in[0]) * p.in[1] * p.in[2];
+  const index_t out_plane = index_t(p.out[0]) * p.out[1] * p.out[2];
+  for (int c = 0; c < p.planes; ++c) {
+    const float *xp = x + c * in_plane;
+    float *yp = y + c * out_plane;
+    for (int od = 0; od < p.out[0]; ++od)
+      for (int oh = 0; oh < p.out[1]; ++oh)
+        for (int ow = 0; ow < p.out[2]; ++ow) {
+          float m = -INFINITY;
+          for (int kd = 0; kd < p.k[0]; ++kd) {
+            const int id = od * p.stride[0] - p.pad[0] + kd * p.dil[0];
+            if (id < 0 || id >= p.in[0])
+              continue;
+            for (int kh = 0; kh < p.k[1]; ++kh) {
+              const int ih = oh * p.stride[1] - p.pad[1] + kh * p.dil[1];
+              if (ih < 0 || ih >= p.in[1])
+                continue;
+              const float *xr = xp + (index_t(id) * p.in[1] + ih) * p.in[2];
+              for (int kw = 0; kw < p.k[2]; ++kw) {
+                const int iw = ow * p.stride[2] - p.pad[2] + kw * p.dil[2];
+                if (iw < 0 || iw >= p.in[2])
+                  continue;
+                const float v = xr[iw];
+                if (v > m || v != v)
+                  m = v;
+              }
+            }
+          }
+          yp[(index_t(od) * p.out[1] + oh) * p.out[2] + ow] = m;
+        }
+  }
+}
+
+/// Average pooling with PyTorch's divisor rules.
+inline void avg_pool(const PoolParams &p, const float *x, float *y) {
+  const index_t in_plane = index_t(p.in[0]) * p.in[1] * p.in[2];
+  const index_t out_plane = index_t(p.out[0]) * p.out[1] * p.out[2];
+  for (int c = 0; c < p.planes; ++c) {
+    const float *xp = x + c * in_plane;
+    float *yp = y + c * out_plane;
+    for (int od = 0; od < p.out[0]; ++od)
+      for (int oh = 0; oh < p.out[1]; ++oh)
+        for (int ow = 0; ow < p.out[2]; ++ow) {
+          int lo[3] = {od * p.stride[0] - p.pad[0], oh * p.stride[1] - p.pad[1],
+                       ow * p.stride[2] - p.pad[2]};
+          int hi[3], padded = 1, inside = 1;
+          for (int d = 0; d < 3; ++d) {
+            hi[d] = lo[d] + p.k[d];
+            if (hi[d] > p.in[d] + p.pad[d])
+              hi[d] = p.in[d] + p.pad[d];
+            padded *= hi[d] - lo[d];
+            if (lo[d] < 0)
+              lo[d] = 0;
+            if (hi[d] > p.in[d])
+              hi[d] = p.in[d];
+            inside *= hi[d] - lo[d];
+          }
+          float s = 0.0f;
+          for (int id = lo[0]; id < hi[0]; ++id)
+            for (int ih = lo[1]; ih < hi[1]; ++ih)
+              for (int iw = lo[2]; iw < hi[2]; ++iw)
+                s += xp[(index_t(id) * p.in[1] + ih) * p.in[2] + iw];
+          const int div = p.divisor ? p.divisor
+                                    : (p.count_include_pad ? padded : inside);
+          yp[(index_t(od) * p.out[1] + oh) * p.out[2] + ow] = s / float(div);
+        }
+  }
+}
+
+} // namespace kiln_rt

@@ -1,0 +1,78 @@
+// `kiln build`: a model to a static executable, through the C++ backend and
+// the system C++ compiler.
+#include "codegen/cpp_backend.h"
+#include "support/error.h"
+#include "tools/kiln/commands.h"
+#include "tools/kiln/subprocess.h"
+
+#include <cstdlib>
+#include <filesystem>
+
+namespace fs = std::filesystem;
+
+namespace kiln::commands {
+
+namespace {
+
+/// A temporary directory removed when it goes out of scope.
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "kiln-build-XXXXXX").string();
+    if (!mkdtemp(tmpl.data()))
+      throw Error(tmpl, "", "cannot create a temporary directory");
+    path = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+} // namespace
+
+int build(const cli::Options &o) {
+  std::unique_ptr<Graph> g = load(o);
+  CppOptions co;
+  co.embed = o.embed;
+  co.sourceName = fs::path(o.model).filename().string();
+  co.weightsSection = o.weightsSection;
+  GeneratedFiles files = generateCpp(*g, co);
+  files.push_back(generateProgramMain(*g));
+  TempDir tmp;
+  writeFiles(tmp.path.string(), files);
+  if (!o.keepSources.empty())
+    writeFiles(o.keepSources, files);
+
+  std::string cxx = o.cxx;
+  if (cxx.empty())
+    cxx = std::getenv("CXX") && *std::getenv("CXX") ? std::getenv("CXX") : "c++";
+  fs::path out = fs::absolute(o.output);
+  fs::path staged = out;
+  staged += ".kiln-tmp";
+  std::vector<std::string> argv = {cxx,  "-std=c++17", "-O2", "-static",
+                                   "-I", ".",          g->name + ".cpp",
+                                   g->name + "_main.cpp"};
+  for (const auto &f : o.cxxFlags)
+    argv.push_back(f);
+  argv.insert(argv.end(), {"-o", staged.string()});
+  std::string log;
+  int rc = runProgram(argv, tmp.path.string(), log);
+  if (rc != 0) {
+    std::error_code ec;
+    fs::remove(staged, ec);
+    std::string cmd;
+    for (const auto &a : argv)
+      cmd += a + " ";
+    throw Error(o.output, "",
+                "the C++ compiler failed (exit " + std::to_string(rc) + "): " +
+                    cmd + "\n" + log);
+  }
+  std::error_code ec;
+  fs::rename(staged, out, ec);
+  if (ec)
+    throw Error(o.output, "", "cannot write the program: " + ec.message());
+  return 0;
+}
+
+} // namespace kiln::commands

@@ -1,0 +1,140 @@
+// Command-line parsing for the `kiln` driver.
+#include "tools/kiln/cli.h"
+
+#include "support/error.h"
+#include "support/strings.h"
+
+#include <cctype>
+
+namespace kiln::cli {
+
+const char *usage() {
+  return R"(usage: kiln COMMAND MODEL.json [options]
+
+commands:
+  compile   compile to a standalone C++ folder (or print the IR)
+  build     compile and link a static executable
+  run       evaluate the model with the reference interpreter
+
+options:
+  -o PATH                 output folder (compile), executable (build), or
+                          file (compile --emit=ir; default stdout)
+  --emit=cpp|ir           what compile writes (default cpp)
+  -D NAME=VALUE           set a model option
+  --weights FILE          weights file, instead of the JSON's "weights"
+  --embed=incbin|array    how weights are embedded in C++ (default incbin;
+                          --weights=incbin / --weights=array are aliases)
+  --weights-section=NAME  section of the weights blob (incbin)
+  --print-locations       print each op's JSON path in the IR
+  --input NAME=FILE.npy   run: an input (float32, C order)
+  --output NAME=FILE.npy  run: where to write an output (default: print)
+  --cxx=COMPILER          build: the C++ compiler (default $CXX, else c++)
+  --cxxflag=FLAG          build: an extra compiler flag (repeatable)
+  --keep-sources=DIR      build: also write the generated sources to DIR
+)";
+}
+
+static void usageError(const std::string &m) {
+  throw Error("kiln", "", m + "\n" + usage());
+}
+
+static std::pair<std::string, std::string> splitAssign(const std::string &flag,
+                                                       const std::string &v) {
+  size_t eq = v.find('=');
+  if (eq == std::string::npos || eq == 0)
+    usageError(flag + " expects NAME=VALUE, found \"" + v + "\"");
+  return {v.substr(0, eq), v.substr(eq + 1)};
+}
+
+Options parse(int argc, char **argv) {
+  Options o;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty())
+    usageError("missing command");
+  o.command = args[0];
+  const std::vector<std::string> commands = {"compile", "build", "run"};
+  bool known = false;
+  for (const auto &c : commands)
+    known |= c == o.command;
+  if (!known)
+    usageError("unknown command \"" + o.command + "\"" +
+               didYouMean(o.command, commands));
+  const std::vector<std::string> valued = {
+      "-o",     "-D",      "--emit",   "--weights", "--embed", "--weights-section",
+      "--input", "--output", "--cxx",   "--cxxflag", "--keep-sources"};
+  for (size_t i = 1; i < args.size(); ++i) {
+    std::string a = args[i], v;
+    bool hasValue = false;
+    if (a.size() > 2 && a[0] == '-' && a[1] == 'D') {
+      v = a.substr(2);
+      a = "-D";
+      hasValue = true;
+    } else if (a.rfind("--", 0) == 0 && a.find('=') != std::string::npos) {
+      v = a.substr(a.find('=') + 1);
+      a = a.substr(0, a.find('='));
+      hasValue = true;
+    }
+    bool takesValue = false;
+    for (const auto &f : valued)
+      takesValue |= f == a;
+    if (takesValue && !hasValue) {
+      if (i + 1 >= args.size())
+        usageError(a + " expects a value");
+      v = args[++i];
+    }
+    if (a == "-o") {
+      o.output = v;
+    } else if (a == "-D") {
+      auto [k, val] = splitAssign("-D", v);
+      o.load.defines[k] = val;
+    } else if (a == "--emit") {
+      if (v != "cpp" && v != "ir")
+        usageError("--emit expects cpp or ir, found \"" + v + "\"");
+      o.emit = v;
+    } else if (a == "--embed" || (a == "--weights" &&
+                                  (v == "array" || v == "incbin"))) {
+      if (v != "array" && v != "incbin")
+        usageError("--embed expects incbin or array, found \"" + v + "\"");
+      o.embed = v == "array" ? WeightsEmbed::Array : WeightsEmbed::Incbin;
+    } else if (a == "--weights") {
+      o.load.weightsFile = v;
+    } else if (a == "--weights-section") {
+      bool ok = !v.empty();
+      for (char c : v)
+        ok &= std::isalnum((unsigned char)c) || c == '.' || c == '_';
+      if (!ok)
+        usageError("--weights-section expects a section name of letters, "
+                   "digits, '.' and '_', found \"" + v + "\"");
+      o.weightsSection = v;
+    } else if (a == "--print-locations") {
+      o.printLocations = true;
+    } else if (a == "--input") {
+      o.inputs.push_back(splitAssign("--input", v));
+    } else if (a == "--output") {
+      o.outputs.push_back(splitAssign("--output", v));
+    } else if (a == "--cxx") {
+      o.cxx = v;
+    } else if (a == "--cxxflag") {
+      o.cxxFlags.push_back(v);
+    } else if (a == "--keep-sources") {
+      o.keepSources = v;
+    } else if (a == "-h" || a == "--help") {
+      usageError("help");
+    } else if (!a.empty() && a[0] == '-') {
+      usageError("unknown option \"" + a + "\"");
+    } else if (o.model.empty()) {
+      o.model = a;
+    } else {
+      usageError("unexpected argument \"" + a + "\"");
+    }
+  }
+  if (o.model.empty())
+    usageError("missing MODEL.json");
+  if (o.command == "build" && o.output.empty())
+    usageError("build needs -o PROGRAM");
+  if (o.command == "compile" && o.emit == "cpp" && o.output.empty())
+    usageError("compile needs -o DIR (or --emit=ir)");
+  return o;
+}
+
+} // namespace kiln::cli

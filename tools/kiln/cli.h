@@ -1,0 +1,37 @@
+// Command-line parsing for the `kiln` driver.
+#pragma once
+
+#include "codegen/cpp_backend.h"
+#include "frontend/model_loader.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace kiln::cli {
+
+/// Everything the subcommands take.
+struct Options {
+  std::string command;
+  std::string model;
+  std::string output;
+  std::string emit = "cpp";
+  LoadOptions load;
+  WeightsEmbed embed = WeightsEmbed::Incbin;
+  std::string weightsSection;
+  bool printLocations = false;
+  /// `--input NAME=FILE` / `--output NAME=FILE` (run).
+  std::vector<std::pair<std::string, std::string>> inputs, outputs;
+  /// build: the C++ compiler, extra flags, and where to keep the sources.
+  std::string cxx;
+  std::vector<std::string> cxxFlags;
+  std::string keepSources;
+};
+
+/// Parses argv; throws kiln::Error("kiln", "", message) on a usage error.
+Options parse(int argc, char **argv);
+
+/// The usage text.
+const char *usage();
+
+} // namespace kiln::cli

@@ -1,0 +1,38 @@
+// `kiln compile`: a model to a standalone C++ folder, or its textual IR.
+#include "codegen/cpp_backend.h"
+#include "ir/printer.h"
+#include "tools/kiln/commands.h"
+
+#include <cstdio>
+#include <filesystem>
+
+namespace kiln::commands {
+
+std::unique_ptr<Graph> load(const cli::Options &o) {
+  std::vector<std::string> warnings;
+  auto g = loadModel(o.model, o.load, &warnings);
+  for (const auto &w : warnings)
+    std::fprintf(stderr, "kiln: warning: %s\n", w.c_str());
+  return g;
+}
+
+int compile(const cli::Options &o) {
+  std::unique_ptr<Graph> g = load(o);
+  if (o.emit == "ir") {
+    std::string text = printGraph(*g, {o.printLocations});
+    if (o.output.empty()) {
+      std::fputs(text.c_str(), stdout);
+      return 0;
+    }
+    writeFiles(".", {{o.output, text}});
+    return 0;
+  }
+  CppOptions co;
+  co.embed = o.embed;
+  co.sourceName = std::filesystem::path(o.model).filename().string();
+  co.weightsSection = o.weightsSection;
+  writeFiles(o.output, generateCpp(*g, co));
+  return 0;
+}
+
+} // namespace kiln::commands
