@@ -3,7 +3,7 @@
 //   prog [--input NAME=FILE.npy]... [--output NAME=FILE.npy]... [--bench N]
 #pragma once
 
-#include "kiln/npy.h"
+#include "npy.h"
 
 #include <algorithm>
 #include <chrono>

@@ -3,9 +3,9 @@
 // C++ backend (included by generated code) and the LLVM backend.
 #pragma once
 
-#include "kiln/kernels/common.h"
-#include "kiln/kernels/conv.h"
-#include "kiln/kernels/conv_transpose.h"
-#include "kiln/kernels/elementwise.h"
-#include "kiln/kernels/linear.h"
-#include "kiln/kernels/pool.h"
+#include "kernels/common.h"
+#include "kernels/conv.h"
+#include "kernels/conv_transpose.h"
+#include "kernels/elementwise.h"
+#include "kernels/linear.h"
+#include "kernels/pool.h"

@@ -3,7 +3,7 @@
 // zero padding, dilation, optional bias and an activation epilogue.
 #pragma once
 
-#include "kiln/kernels/common.h"
+#include "common.h"
 
 namespace kiln_rt {
 

@@ -3,8 +3,8 @@
 // output_padding (through the output size), dilation and optional bias.
 #pragma once
 
-#include "kiln/kernels/common.h"
-#include "kiln/kernels/conv.h"
+#include "common.h"
+#include "conv.h"
 
 namespace kiln_rt {
 

@@ -2,7 +2,7 @@
 // (PReLU, inference BatchNorm).
 #pragma once
 
-#include "kiln/kernels/common.h"
+#include "common.h"
 
 namespace kiln_rt {
 

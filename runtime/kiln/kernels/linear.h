@@ -2,7 +2,7 @@
 // with an activation epilogue.
 #pragma once
 
-#include "kiln/kernels/common.h"
+#include "common.h"
 
 namespace kiln_rt {
 

@@ -3,7 +3,7 @@
 // count_include_pad and divisor_override for average).
 #pragma once
 
-#include "kiln/kernels/common.h"
+#include "common.h"
 
 namespace kiln_rt {
 

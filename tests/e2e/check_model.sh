@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# End-to-end check of one reference model folder (model.json, weights,
+# input_<name>.npy, expected_<name>.npy, optional flags.txt):
+#   1. kiln build -> static executable; its outputs match expected_*.npy
+#   2. kiln compile -> C++ folder; compiles on its own with the strict flags
+#      (incbin and --embed=array weights)
+#   3. kiln run (reference interpreter) matches expected_*.npy
+# usage: check_model.sh KILN MODEL_DIR WORKDIR [extra kiln flags...]
+set -euo pipefail
+kiln=$1 dir=$2 work=$3
+shift 3
+python=${KILN_PYTHON:-/usr/bin/python3}
+compare="$python $(dirname "$0")/compare_npy.py"
+cxx=${CXX:-c++}
+strict=(-std=c++17 -O2 -Wall -Wextra -Werror -fno-exceptions -fno-rtti -c)
+
+rm -rf "$work" && mkdir -p "$work"
+flags=("$@")
+if [ -f "$dir/flags.txt" ]; then
+  read -r -a extra < <(tr "\n" " " < "$dir/flags.txt") || true
+  flags+=("${extra[@]}")
+fi
+inputs=() outputs=()
+for f in "$dir"/input_*.npy; do
+  n=$(basename "$f" .npy); inputs+=(--input "${n#input_}=$f")
+done
+for f in "$dir"/expected_*.npy; do
+  n=$(basename "$f" .npy); outputs+=("${n#expected_}")
+done
+
+# 1. Static executable.
+"$kiln" build "$dir/model.json" "${flags[@]}" -o "$work/prog"
+out_args=()
+for n in "${outputs[@]}"; do out_args+=(--output "$n=$work/prog_$n.npy"); done
+"$work/prog" "${inputs[@]}" "${out_args[@]}"
+for n in "${outputs[@]}"; do
+  $compare "$dir/expected_$n.npy" "$work/prog_$n.npy" --label "binary $n"
+done
+
+# 2. The C++ folder compiles on its own, both weight embeddings.
+"$kiln" compile "$dir/model.json" "${flags[@]}" -o "$work/cpp"
+(cd "$work/cpp" && for f in *.cpp; do $cxx "${strict[@]}" "$f" -o "${f%.cpp}.o"; done)
+"$kiln" compile "$dir/model.json" "${flags[@]}" --embed=array -o "$work/cpp_array"
+(cd "$work/cpp_array" && for f in *.cpp; do $cxx "${strict[@]}" "$f" -o "${f%.cpp}.o"; done)
+if ls "$work/cpp_array"/*.weights.bin >/dev/null 2>&1; then
+  echo "FAIL: --embed=array wrote a weights blob"; exit 1
+fi
+echo "generated C++ compiles with: $cxx ${strict[*]}"
+
+# 3. Reference interpreter.
+out_args=()
+for n in "${outputs[@]}"; do out_args+=(--output "$n=$work/run_$n.npy"); done
+"$kiln" run "$dir/model.json" "${flags[@]}" "${inputs[@]}" "${out_args[@]}"
+for n in "${outputs[@]}"; do
+  $compare "$dir/expected_$n.npy" "$work/run_$n.npy" --label "kiln run $n"
+done
