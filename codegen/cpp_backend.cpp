@@ -103,10 +103,9 @@ static std::string emitHeader(const Graph &g, const BufferPlan &plan,
   CppEmitter e;
   e.includeSystem("stddef.h");
   e.includeSystem("stdint.h");
-  e.line("#pragma once");
-  e.line();
+  e.pragmaOnce();
   std::vector<std::string> params = runParameterNames(g);
-  e.open("namespace " + g.name);
+  e.openNamespace(g.name);
   e.line("/// Bytes of scratch memory " + g.name + "_run needs (its arena).");
   e.line("constexpr size_t kArenaBytes = " + std::to_string(plan.arenaBytes) +
          ";");
@@ -122,7 +121,7 @@ static std::string emitHeader(const Graph &g, const BufferPlan &plan,
                     const Shape &s) {
     std::string p = "k" + kind + std::to_string(i);
     e.line();
-    e.line("/// " + kind + " " + std::to_string(i) + " (\"" + params[0] + "\"...)");
+    e.line("/// " + kind + " " + std::to_string(i) + ".");
     e.line("constexpr const char *" + p + "Name = " +
            CppEmitter::stringLiteral(name) + ";");
     e.line("constexpr int " + p + "Rank = " + std::to_string(s.size()) + ";");
@@ -136,7 +135,7 @@ static std::string emitHeader(const Graph &g, const BufferPlan &plan,
     tensor("Input", i, g.inputs[i]->name, g.inputs[i]->shape);
   for (size_t i = 0; i < g.outputs.size(); ++i)
     tensor("Output", i, g.outputs[i].first, g.outputs[i].second->shape);
-  e.close(" // namespace " + g.name);
+  e.closeNamespace(g.name);
   e.line();
   e.line("/// Runs the model: one pointer per input (float32, C order), one per");
   e.line("/// output, then an arena of " + g.name +
@@ -148,13 +147,7 @@ static std::string emitHeader(const Graph &g, const BufferPlan &plan,
     sig += std::string(i < g.inputs.size() ? "const float *" : "float *") +
            params[i] + ", ";
   e.line(sig + "void *arena);");
-  // Fix the banner-line placeholder used above.
-  std::string text = e.str(banner(o, "Interface of the compiled model \"" +
-                                         g.name + "\"."));
-  size_t pos;
-  while ((pos = text.find("(\"" + params[0] + "\"...)")) != std::string::npos)
-    text.erase(pos - 1, params[0].size() + 8);
-  return text;
+  return e.str(banner(o, "Interface of the compiled model \"" + g.name + "\"."));
 }
 
 GeneratedFiles generateCpp(const Graph &g, const CppOptions &o) {
@@ -187,13 +180,13 @@ GeneratedFiles generateCpp(const Graph &g, const CppOptions &o) {
     files.push_back({g.name + ".weights.bin", weightBlob(g, plan)});
   }
   e.line();
-  e.open("namespace");
+  e.openNamespace("");
   if (plan.weightBytes > 0 && o.embed == WeightsEmbed::Array) {
     emitWeightsArray(e, g, plan);
     W = "kWeights";
   }
   e.line("static_assert(sizeof(float) == 4, \"Kiln needs 32-bit floats\");");
-  e.close(" // namespace");
+  e.closeNamespace("");
   e.line();
 
   auto ref = [&](const Value *v) -> std::string {
@@ -266,7 +259,7 @@ GeneratedFile generateProgramMain(const Graph &g) {
   CppEmitter e;
   e.includeLocal(g.name + ".h");
   e.includeLocal("kiln/program.h");
-  e.open("namespace");
+  e.openNamespace("");
   auto tensors = [&](const std::string &kind, size_t count) {
     e.line("const kiln_program::Tensor k" + kind + "s[] = {");
     for (size_t i = 0; i < count; ++i) {
@@ -286,7 +279,7 @@ GeneratedFile generateProgramMain(const Graph &g) {
     call += "out[" + std::to_string(i) + "], ";
   e.line(call + "arena);");
   e.close();
-  e.close(" // namespace");
+  e.closeNamespace("");
   e.line();
   e.open("int main(int argc, char **argv)");
   e.line("const kiln_program::Model model = {" +

@@ -45,6 +45,14 @@ void CppEmitter::close(const std::string &tail) {
   line("}" + tail);
 }
 
+void CppEmitter::openNamespace(const std::string &name) {
+  line(name.empty() ? "namespace {" : "namespace " + name + " {");
+}
+
+void CppEmitter::closeNamespace(const std::string &name) {
+  line(name.empty() ? "} // namespace" : "} // namespace " + name);
+}
+
 void CppEmitter::raw(const std::string &text) { body_ += text; }
 
 std::string CppEmitter::str(const std::string &banner) const {
@@ -57,6 +65,8 @@ std::string CppEmitter::str(const std::string &banner) const {
     s += "// " + banner.substr(start, nl - start) + "\n";
     start = nl + 1;
   }
+  if (pragmaOnce_)
+    s += "\n#pragma once\n";
   if (!includes_.empty()) {
     s += "\n";
     for (const auto &i : includes_)

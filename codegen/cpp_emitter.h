@@ -20,6 +20,12 @@ public:
   void line(const std::string &text = "");
   /// A `// ...` comment; newlines and `*/` in `text` are neutralised.
   void comment(const std::string &text);
+  /// Starts the file with `#pragma once` (headers).
+  void pragmaOnce() { pragmaOnce_ = true; }
+  /// `namespace name {` without indenting its contents (LLVM style).
+  void openNamespace(const std::string &name);
+  /// `} // namespace name`.
+  void closeNamespace(const std::string &name);
   /// `head {` then indents.
   void open(const std::string &head);
   /// Dedents then `}` + `tail`.
@@ -40,6 +46,7 @@ private:
   std::set<std::string> seen_;
   std::string body_;
   int indent_ = 0;
+  bool pragmaOnce_ = false;
 };
 
 } // namespace kiln
