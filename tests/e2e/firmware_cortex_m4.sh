@@ -13,15 +13,18 @@
 #      the arena.
 #   3. The same object compile with --embed=array: no weights file, .data
 #      and .bss still 0 bytes, the weights array read-only.
-# usage: firmware_cortex_m4.sh KILN_BINARY MODEL_JSON WORKDIR
+# usage: firmware_cortex_m4.sh KILN_BINARY MODEL_JSON WORKDIR [kiln flags...]
+#   (extra flags such as -D act=prelu go to both kiln compile runs)
 # Exits 77 (ctest's skip code) when the arm-none-eabi toolchain is missing.
 set -euo pipefail
 
-if [ $# -ne 3 ]; then
-  echo "usage: $0 KILN_BINARY MODEL_JSON WORKDIR" >&2
+if [ $# -lt 3 ]; then
+  echo "usage: $0 KILN_BINARY MODEL_JSON WORKDIR [kiln flags...]" >&2
   exit 2
 fi
 kiln=$1 model=$2 work=$3
+shift 3
+kiln_flags=("$@")
 
 for tool in arm-none-eabi-g++ arm-none-eabi-size arm-none-eabi-objdump; do
   if ! command -v "$tool" >/dev/null 2>&1; then
@@ -50,24 +53,24 @@ work=$(cd "$work" && pwd)
 name=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["name"])' \
          "$model" 2>/dev/null || true)
 
-# Prints "text data bss" of a file, from arm-none-eabi-size (Berkeley format),
-# after echoing the size line itself.
+# sizes FILE: prints arm-none-eabi-size's (Berkeley format) lines for FILE and
+# sets the globals text, data and bss from them.
 sizes() {
   local out
-  out=$(arm-none-eabi-size "$1")
-  echo "$out" | sed 's/^/  /' >&2
-  echo "$out" | awk 'NR == 2 { print $1, $2, $3 }'
+  out=$(arm-none-eabi-size "$1") || fail "arm-none-eabi-size $1 failed"
+  echo "$out" | sed 's/^/  /'
+  read -r text data bss _ < <(echo "$out" | awk 'NR == 2')
 }
 
 # check_readonly OBJECT SYMBOL_REGEX EXPECTED_SIZE LABEL: the one symbol whose
-# (demangled) name matches SYMBOL_REGEX lives in a section that is allocated,
+# (mangled) name matches SYMBOL_REGEX lives in a section that is allocated,
 # has contents and is not writable, and has EXPECTED_SIZE bytes.
 check_readonly() {
   local obj=$1 re=$2 want=$3 label=$4 line n section size flags
-  line=$(arm-none-eabi-objdump -t -C "$obj" | awk -v re="$re" '$NF ~ re')
+  line=$(arm-none-eabi-objdump -t "$obj" | awk -v re="$re" '$NF ~ re')
   n=$(printf '%s' "$line" | grep -c . || true)
   [ "$n" = 1 ] || fail "$label: expected one symbol matching /$re/ in $obj, found $n:
-$(arm-none-eabi-objdump -t -C "$obj")"
+$(arm-none-eabi-objdump -t "$obj")"
   section=$(echo "$line" | awk '{ print $(NF - 2) }')
   size=$((16#$(echo "$line" | awk '{ print $(NF - 1) }')))
   flags=$(arm-none-eabi-objdump -h "$obj" |
@@ -83,11 +86,11 @@ $(arm-none-eabi-objdump -t -C "$obj")"
 # compile_object DIR LABEL: compiles DIR/NAME.cpp from inside DIR (no -I: the
 # folder must be self-contained) and checks .data and .bss are empty.
 compile_object() {
-  local dir=$1 label=$2 text data bss
+  local dir=$1 label=$2
   echo "[$label] (cd $dir && $cxx ${strict[*]} -c $name.cpp -o $name.o)"
   (cd "$dir" && "$cxx" "${strict[@]}" -c "$name.cpp" -o "$name.o") ||
     fail "$label: $name.cpp does not compile for the Cortex-M4"
-  read -r text data bss < <(cd "$dir" && sizes "$name.o")
+  sizes "$dir/$name.o"
   echo "  $label object: text=$text data=$data bss=$bss"
   [ "$data" = 0 ] || fail "$label: .data is $data bytes (mutable global state); expected 0"
   [ "$bss" = 0 ] || fail "$label: .bss is $bss bytes (mutable global state); expected 0"
@@ -99,7 +102,7 @@ header_const() { # header_const HEADER NAME -> the value of `constexpr ... NAME 
 
 # ---- 1. incbin weights --------------------------------------------------------
 out=$work/out
-"$kiln" compile "$model" -o "$out"
+"$kiln" compile "$model" ${kiln_flags[@]+"${kiln_flags[@]}"} -o "$out"
 if [ -z "$name" ]; then
   name=$(cd "$out" && ls *.h | head -n 1)
   name=${name%.h}
@@ -165,7 +168,7 @@ else
     sed 's/^/    /' "$link_log"
   }
   # A minimal startup: vector table, reset handler copying .data and clearing
-  # .bss, and a linker script for 1 MiB flash / 192 KiB RAM (an STM32F4).
+  # .bss, and a linker script with room for large models (64 MiB each).
   cat >"$work/startup.cpp" <<'EOF'
 // Written by firmware_cortex_m4.sh: minimal Cortex-M4 startup.
 #include <stdint.h>
@@ -216,7 +219,7 @@ EOF
   linked="minimal startup and linker script"
 fi
 echo "  linked $elf ($linked)"
-read -r text data bss < <(sizes "$elf")
+sizes "$elf"
 flash=$((text + data)) ram=$((data + bss))
 echo "  firmware: flash (text+data) = $flash bytes, RAM (data+bss) = $ram bytes"
 [ "$flash" -ge "$weight_bytes" ] ||
@@ -229,7 +232,8 @@ fi
 
 # ---- 3. --embed=array ---------------------------------------------------------
 out_array=$work/out_array
-"$kiln" compile "$model" --embed=array -o "$out_array"
+"$kiln" compile "$model" ${kiln_flags[@]+"${kiln_flags[@]}"} --embed=array \
+  -o "$out_array"
 [ ! -e "$out_array/$name.weights.bin" ] ||
   fail "array: --embed=array wrote $name.weights.bin"
 compile_object "$out_array" array

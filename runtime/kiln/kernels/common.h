@@ -7,6 +7,10 @@
 
 namespace kiln_rt {
 
+/// Kernels take their shapes in a parameter struct of 4-byte int and float
+/// fields only (generated code initialises it as a constant; the layout is
+/// checked by static_asserts beside each struct).
+
 /// Index type for element offsets (tensors have at most 2^31 - 1 elements).
 using index_t = std::ptrdiff_t;
 

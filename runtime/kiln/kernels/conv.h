@@ -15,6 +15,7 @@ struct ConvParams {
   int in[3], out[3], k[3], stride[3], pad[3], dil[3];
   Epilogue ep;
 };
+static_assert(sizeof(ConvParams) == 4 * 25, "parameter structs hold 4-byte fields only");
 
 /// y[n][cout][out...] = bias + sum over the group's input channels and the
 /// kernel window of w[cout][cin/groups][k...] * x[n][cin][in...].

@@ -8,9 +8,10 @@ namespace kiln_rt {
 
 /// `count` contiguous elements.
 struct UnaryParams {
-  index_t count;
+  int count;
   Epilogue ep;
 };
+static_assert(sizeof(UnaryParams) == 4 * 4, "parameter structs hold 4-byte fields only");
 
 /// y[i] = activation(x[i]); x and y may be the same buffer.
 inline void unary(const UnaryParams &p, const float *x, float *y) {
@@ -21,10 +22,11 @@ inline void unary(const UnaryParams &p, const float *x, float *y) {
 /// A tensor seen as [outer][channels][inner] (channels = dim 1).
 struct ChannelParams {
   int outer, channels;
-  index_t inner;
+  int inner;
   int per_channel; ///< 0: one parameter shared by all channels
   float eps;       ///< BatchNorm only
 };
+static_assert(sizeof(ChannelParams) == 4 * 5, "parameter structs hold 4-byte fields only");
 
 /// PReLU: y = x >= 0 ? x : w[c] * x.
 inline void prelu(const ChannelParams &p, const float *x, const float *w,

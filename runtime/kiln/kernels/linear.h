@@ -11,6 +11,7 @@ struct LinearParams {
   int rows, in, out;
   Epilogue ep;
 };
+static_assert(sizeof(LinearParams) == 4 * 6, "parameter structs hold 4-byte fields only");
 
 /// y[r][o] = bias[o] + sum_i x[r][i] * w[o][i], then the epilogue.
 inline void linear(const LinearParams &p, const float *x, const float *w,

@@ -15,6 +15,7 @@ struct PoolParams {
   int count_include_pad; ///< average only
   int divisor;           ///< average only; 0 = none (divisor_override)
 };
+static_assert(sizeof(PoolParams) == 4 * 21, "parameter structs hold 4-byte fields only");
 
 /// Max pooling; a NaN in a window propagates, as in PyTorch.
 inline void max_pool(const PoolParams &p, const float *x, float *y) {

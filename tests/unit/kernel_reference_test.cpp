@@ -1,0 +1,226 @@
+// Each runtime kernel against its op's reference evaluation, on seeded
+// random data, over the arguments that change the loops (stride, padding,
+// dilation, groups, ceil_mode, ...). The kernel parameters come from the
+// op's own lowering hook, so the test also pins the struct layout the
+// backends rely on (every field a 4-byte int or float).
+#include "ir/graph.h"
+#include "ir/interpreter.h"
+#include "ir/op_def.h"
+#include "ir/op_registry.h"
+#include "kiln/runtime.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <random>
+
+namespace kiln {
+namespace {
+
+/// The kernel parameter tree as the 4-byte words of the runtime struct.
+void flatten(const KernelParam &p, std::vector<uint32_t> &out) {
+  switch (p.kind) {
+  case KernelParam::Kind::Int:
+    out.push_back(uint32_t(int32_t(p.i)));
+    break;
+  case KernelParam::Kind::Float: {
+    float f = float(p.f);
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    out.push_back(u);
+    break;
+  }
+  case KernelParam::Kind::Ints:
+    for (int64_t v : p.ints)
+      out.push_back(uint32_t(int32_t(v)));
+    break;
+  case KernelParam::Kind::Struct:
+    for (const auto &f : p.fields)
+      flatten(f, out);
+    break;
+  }
+}
+
+template <typename P> P paramsOf(const KernelCall &kc) {
+  std::vector<uint32_t> words;
+  flatten(kc.params, words);
+  EXPECT_EQ(words.size() * 4, sizeof(P)) << kc.paramsType << " layout";
+  P p;
+  std::memcpy(&p, words.data(), sizeof(P));
+  return p;
+}
+
+std::shared_ptr<std::vector<float>> randomData(int64_t n, std::mt19937 &rng) {
+  std::uniform_real_distribution<float> d(-1, 1);
+  auto v = std::make_shared<std::vector<float>>(size_t(n));
+  for (float &x : *v)
+    x = d(rng);
+  return v;
+}
+
+/// Runs the runtime kernel of `op` on the same data the interpreter used.
+std::vector<float> runKernel(const Op &op, const std::vector<const float *> &in) {
+  KernelCall kc = op.def->lower(op);
+  std::vector<float> y(size_t(op.result()->numElements()), NAN);
+  auto arg = [&](size_t i) { return i < in.size() ? in[i] : nullptr; };
+  if (kc.kernel == "conv")
+    kiln_rt::conv(paramsOf<kiln_rt::ConvParams>(kc), arg(0), arg(1), arg(2),
+                  y.data());
+  else if (kc.kernel == "conv_transpose")
+    kiln_rt::conv_transpose(paramsOf<kiln_rt::ConvParams>(kc), arg(0), arg(1),
+                            arg(2), y.data());
+  else if (kc.kernel == "max_pool")
+    kiln_rt::max_pool(paramsOf<kiln_rt::PoolParams>(kc), arg(0), y.data());
+  else if (kc.kernel == "avg_pool")
+    kiln_rt::avg_pool(paramsOf<kiln_rt::PoolParams>(kc), arg(0), y.data());
+  else if (kc.kernel == "linear")
+    kiln_rt::linear(paramsOf<kiln_rt::LinearParams>(kc), arg(0), arg(1),
+                    arg(2), y.data());
+  else if (kc.kernel == "unary")
+    kiln_rt::unary(paramsOf<kiln_rt::UnaryParams>(kc), arg(0), y.data());
+  else if (kc.kernel == "prelu")
+    kiln_rt::prelu(paramsOf<kiln_rt::ChannelParams>(kc), arg(0), arg(1),
+                   y.data());
+  else if (kc.kernel == "batch_norm")
+    kiln_rt::batch_norm(paramsOf<kiln_rt::ChannelParams>(kc), arg(0), arg(1),
+                        arg(2), arg(3), arg(4), y.data());
+  else
+    ADD_FAILURE() << "no kernel dispatch for " << kc.kernel;
+  return y;
+}
+
+/// Builds a one-op graph (input `x`, weights of `weightShapes`), runs the
+/// interpreter and the kernel, and compares them.
+void check(const char *opName, const Shape &x,
+           const std::vector<Shape> &weightShapes, AttrMap attrs,
+           bool positiveWeight2 = false) {
+  std::mt19937 rng(1234);
+  Graph g;
+  g.name = "t";
+  Value *in = g.addInput("x", x);
+  std::vector<Value *> operands = {in};
+  for (size_t i = 0; i < weightShapes.size(); ++i) {
+    auto d = randomData(numElements(weightShapes[i]), rng);
+    if (positiveWeight2 && i == 1)
+      for (float &v : *d)
+        v = std::fabs(v) + 0.1f; // a variance
+    operands.push_back(
+        g.addWeight("w" + std::to_string(i), weightShapes[i], d));
+  }
+  Op *op = g.addOp(getOp(opName), operands, attrs, {"test", opName}, "y");
+  g.outputs.push_back({"y", op->result()});
+  auto xd = randomData(numElements(x), rng);
+  std::vector<float> ref = interpret(g, {*xd})[0];
+  std::vector<const float *> ptrs = {xd->data()};
+  for (size_t i = 1; i < operands.size(); ++i)
+    ptrs.push_back(operands[i]->data->data());
+  std::vector<float> got = runKernel(*op, ptrs);
+  ASSERT_EQ(got.size(), ref.size());
+  double worst = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    ASSERT_FALSE(std::isnan(got[i])) << "element " << i << " not written";
+    worst = std::max(worst, std::fabs(double(got[i]) - ref[i]));
+  }
+  // Sums of at most a few hundred products of values in [-1, 1]: float32
+  // accumulation error stays far below 1e-4.
+  EXPECT_LT(worst, 1e-4) << opName << " on " << shapeToString(x);
+}
+
+using Ints = std::vector<int64_t>;
+
+TEST(KernelReference, Conv2dPlain) {
+  check("conv", {1, 3, 9, 9}, {{4, 3, 3, 3}, {4}},
+        {{"stride", Ints{1, 1}}, {"padding", Ints{0, 0, 0, 0}},
+         {"dilation", Ints{1, 1}}, {"groups", int64_t(1)}});
+}
+
+TEST(KernelReference, Conv2dStridePaddingDilationGroups) {
+  check("conv", {2, 4, 11, 10}, {{6, 2, 3, 2}, {6}},
+        {{"stride", Ints{2, 3}}, {"padding", Ints{1, 2, 2, 1}},
+         {"dilation", Ints{2, 1}}, {"groups", int64_t(2)}});
+}
+
+TEST(KernelReference, Conv2dDepthwiseNoBias) {
+  check("conv", {1, 5, 7, 7}, {{5, 1, 3, 3}},
+        {{"stride", Ints{1, 1}}, {"padding", Ints{1, 1, 1, 1}},
+         {"dilation", Ints{1, 1}}, {"groups", int64_t(5)}});
+}
+
+TEST(KernelReference, Conv1dAndConv3d) {
+  check("conv", {2, 3, 17}, {{4, 3, 5}, {4}},
+        {{"stride", Ints{2}}, {"padding", Ints{2, 2}}, {"dilation", Ints{2}},
+         {"groups", int64_t(1)}});
+  check("conv", {1, 2, 5, 6, 7}, {{3, 2, 3, 2, 3}, {3}},
+        {{"stride", Ints{1, 2, 1}}, {"padding", Ints{1, 0, 1, 1, 0, 1}},
+         {"dilation", Ints{1, 1, 2}}, {"groups", int64_t(1)}});
+}
+
+TEST(KernelReference, ConvTranspose2d) {
+  check("conv_transpose", {2, 4, 5, 6}, {{4, 3, 3, 4}, {6}},
+        {{"stride", Ints{2, 3}}, {"padding", Ints{1, 2}},
+         {"output_padding", Ints{1, 0}}, {"dilation", Ints{1, 2}},
+         {"groups", int64_t(2)}});
+}
+
+TEST(KernelReference, ConvTranspose1dAnd3d) {
+  check("conv_transpose", {1, 3, 7}, {{3, 2, 4}},
+        {{"stride", Ints{3}}, {"padding", Ints{1}}, {"output_padding", Ints{2}},
+         {"dilation", Ints{1}}, {"groups", int64_t(1)}});
+  check("conv_transpose", {1, 2, 3, 4, 3}, {{2, 2, 2, 3, 2}, {2}},
+        {{"stride", Ints{2, 1, 2}}, {"padding", Ints{0, 1, 0}},
+         {"output_padding", Ints{1, 0, 0}}, {"dilation", Ints{1, 1, 1}},
+         {"groups", int64_t(1)}});
+}
+
+TEST(KernelReference, MaxPoolCeilModePaddingDilation) {
+  check("max_pool", {2, 3, 10, 9}, {},
+        {{"kernel", Ints{3, 2}}, {"stride", Ints{2, 2}},
+         {"padding", Ints{1, 1}}, {"dilation", Ints{2, 1}},
+         {"ceil_mode", true}});
+  check("max_pool", {1, 2, 13}, {},
+        {{"kernel", Ints{4}}, {"stride", Ints{3}}, {"padding", Ints{2}},
+         {"dilation", Ints{1}}, {"ceil_mode", true}});
+}
+
+TEST(KernelReference, AvgPoolDivisorRules) {
+  for (bool include : {false, true})
+    check("avg_pool", {1, 2, 7, 8}, {},
+          {{"kernel", Ints{3, 3}}, {"stride", Ints{2, 2}},
+           {"padding", Ints{1, 1}}, {"ceil_mode", true},
+           {"count_include_pad", include}, {"divisor_override", int64_t(0)}});
+  check("avg_pool", {1, 2, 4, 5, 6}, {},
+        {{"kernel", Ints{2, 2, 3}}, {"stride", Ints{1, 2, 2}},
+         {"padding", Ints{1, 0, 1}}, {"ceil_mode", false},
+         {"count_include_pad", true}, {"divisor_override", int64_t(5)}});
+}
+
+TEST(KernelReference, LinearAnyRank) {
+  check("linear", {2, 3, 37}, {{5, 37}, {5}}, {});
+  check("linear", {17}, {{4, 17}}, {});
+}
+
+TEST(KernelReference, Activations) {
+  check("relu", {3, 7}, {}, {});
+  check("relu6", {3, 7}, {}, {});
+  check("sigmoid", {3, 7}, {}, {});
+  check("tanh", {3, 7}, {}, {});
+  check("leaky_relu", {3, 7}, {}, {{"negative_slope", 0.2}});
+  check("hardtanh", {3, 7}, {}, {{"min_val", -0.5}, {"max_val", 0.25}});
+  check("elu", {3, 7}, {}, {{"alpha", 1.5}});
+}
+
+TEST(KernelReference, PreluSharedAndPerChannel) {
+  check("prelu", {2, 3, 4, 5}, {{1}}, {});
+  check("prelu", {2, 3, 4, 5}, {{3}}, {});
+}
+
+TEST(KernelReference, BatchNormAffineAndNot) {
+  check("batch_norm", {2, 3, 4, 5}, {{3}, {3}, {3}, {3}}, {{"eps", 1e-5}},
+        true);
+  check("batch_norm", {4, 6}, {{6}, {6}}, {{"eps", 1e-3}}, true);
+}
+
+} // namespace
+} // namespace kiln
