@@ -199,7 +199,9 @@ GeneratedFiles generateCpp(const Graph &g, const CppOptions &o) {
     case Storage::Kind::Weight:
       return W + " + " + std::to_string(s.offset / 4);
     case Storage::Kind::Arena:
-      return "reinterpret_cast<float *>(A + " + std::to_string(s.offset) + ")";
+      return std::string("reinterpret_cast<") +
+             (v->elemType == ElemType::I32 ? "int32_t" : "float") +
+             " *>(A + " + std::to_string(s.offset) + ")";
     }
     return "";
   };
@@ -228,16 +230,17 @@ GeneratedFiles generateCpp(const Graph &g, const CppOptions &o) {
       continue;
     }
     KILN_ASSERT(op->def->lower, std::string(op->name()) + " has no lowering");
-    KernelCall kc = op->def->lower(*op);
-    std::string pn = "p" + std::to_string(n++);
-    e.line("static constexpr kiln_rt::" + kc.paramsType + " " + pn + " = " +
-           paramInit(kc.params) + ";");
-    std::string call = "kiln_rt::" + kc.kernel + "(" + pn;
-    for (size_t i = 0; i < op->def->operands.size(); ++i)
-      call += ", " + (op->operand(i) ? ref(op->operand(i)) : "nullptr");
-    for (const Value *r : op->results)
-      call += ", " + ref(r);
-    e.line(call + ");");
+    for (const KernelCall &kc : op->def->lower(*op)) {
+      std::string pn = "p" + std::to_string(n++);
+      e.line("static constexpr kiln_rt::" + kc.paramsType + " " + pn + " = " +
+             paramInit(kc.params) + ";");
+      std::string call = "kiln_rt::" + kc.kernel + "(" + pn;
+      for (int a : kernelArgs(*op, kc)) {
+        const Value *v = a >= 0 ? op->operand(size_t(a)) : op->result(size_t(-1 - a));
+        call += ", " + (v ? ref(v) : std::string("nullptr"));
+      }
+      e.line(call + ");");
+    }
   }
   for (const auto &[idx, v] : plan.outputCopies) {
     e.line();

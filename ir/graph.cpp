@@ -88,6 +88,8 @@ Op *Graph::addOp(const OpDef &def, std::vector<Value *> operands,
     Value *r = newValue(Value::Kind::Result, n, std::move(shapes[i]));
     r->producer = op.get();
     r->resultIndex = int(i);
+    if (i < def.resultTypes.size())
+      r->elemType = def.resultTypes[i];
     op->results.push_back(r);
   }
   ops.push_back(std::move(op));

@@ -33,6 +33,7 @@ public:
   /// Unique within the graph; printed `%name` (`@name` for weights).
   std::string name;
   Shape shape;
+  ElemType elemType = ElemType::F32;
   /// For results: the op defining the value and which of its results it is.
   Op *producer = nullptr;
   int resultIndex = 0;

@@ -16,6 +16,9 @@ namespace kiln {
 struct OperandSpec {
   const char *name;
   bool optional = false;
+  /// The slot repeats: one or more operands (only the last slot).
+  bool variadic = false;
+  ElemType type = ElemType::F32;
 };
 
 /// A named attribute of an op kind; every attribute is always present.
@@ -50,7 +53,14 @@ struct KernelCall {
   std::string kernel;
   std::string paramsType;
   KernelParam params;
+  /// The pointer arguments after the params when not the default (all
+  /// operands, then all results): operand i is `i`, result j is `-1 - j`.
+  std::vector<int> args = {};
 };
+
+/// The pointer argument list of a kernel call, as operand and result
+/// indices (see KernelCall::args).
+std::vector<int> kernelArgs(const Op &op, const KernelCall &kc);
 
 /// One op kind.
 struct OpDef {
@@ -59,6 +69,8 @@ struct OpDef {
   std::vector<OperandSpec> operands;
   std::vector<AttrSpec> attrs;
   int numResults = 1;
+  /// Element type of each result (default: all f32).
+  std::vector<ElemType> resultTypes = {};
   /// The result is operand 0 with another shape, same bytes (no kernel).
   bool isView = false;
   /// Checks operand shapes and attribute values and returns the result
@@ -69,8 +81,8 @@ struct OpDef {
   /// kernels): operand data in, result data out (preallocated).
   void (*evaluate)(const Op &op, const std::vector<const float *> &in,
                    const std::vector<float *> &out) = nullptr;
-  /// The runtime kernel call (not used for views).
-  KernelCall (*lower)(const Op &op) = nullptr;
+  /// The runtime kernel calls, in order (not used for views).
+  std::vector<KernelCall> (*lower)(const Op &op) = nullptr;
   /// Multiply-accumulates (or elementwise operations) for one evaluation.
   int64_t (*macs)(const Op &op) = nullptr;
 };

@@ -37,7 +37,7 @@ std::string printOp(const Op &op, const PrintOptions &opts) {
   }
   s += " :";
   for (size_t i = 0; i < op.results.size(); ++i)
-    s += (i ? ", " : " ") + tensorTypeToString(op.results[i]->shape);
+    s += (i ? ", " : " ") + tensorTypeToString(op.results[i]->shape, op.results[i]->elemType);
   if (opts.locations)
     s += " loc(" + quoted(op.loc.path) + ")";
   return s;
@@ -51,7 +51,8 @@ std::string printGraph(const Graph &g, const PrintOptions &opts) {
   s += ") -> (";
   for (size_t i = 0; i < g.outputs.size(); ++i)
     s += (i ? ", " : "") + g.outputs[i].first + ": " +
-         tensorTypeToString(g.outputs[i].second->shape);
+         tensorTypeToString(g.outputs[i].second->shape,
+                            g.outputs[i].second->elemType);
   s += ") {\n";
   for (const Value *w : g.weights)
     s += "  weight " + valueRef(w) + " : " + tensorTypeToString(w->shape) +

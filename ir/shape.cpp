@@ -22,8 +22,12 @@ std::string shapeToString(const Shape &shape) {
   return s + "]";
 }
 
-std::string tensorTypeToString(const Shape &shape) {
-  std::string s = "f32[";
+const char *elemTypeName(ElemType t) {
+  return t == ElemType::I32 ? "i32" : "f32";
+}
+
+std::string tensorTypeToString(const Shape &shape, ElemType t) {
+  std::string s = std::string(elemTypeName(t)) + "[";
   for (size_t i = 0; i < shape.size(); ++i)
     s += (i ? "," : "") + std::to_string(shape[i]);
   return s + "]";

@@ -19,8 +19,15 @@ int64_t numElements(const Shape &shape);
 /// `[1, 3, 32, 32]`, as used in error messages.
 std::string shapeToString(const Shape &shape);
 
+/// Element type of a tensor: float32 data, or int32 indices (max-pool
+/// indices feeding max-unpool). Both take 4 bytes.
+enum class ElemType { F32, I32 };
+
+/// `f32` or `i32`.
+const char *elemTypeName(ElemType t);
+
 /// `f32[1,3,32,32]`, as used in the textual IR.
-std::string tensorTypeToString(const Shape &shape);
+std::string tensorTypeToString(const Shape &shape, ElemType t = ElemType::F32);
 
 /// Normalises a possibly negative dimension index for a tensor of `rank`
 /// (PyTorch's wrap rule); returns -1 when out of range.

@@ -5,6 +5,7 @@
 #include "ir/printer.h"
 #include "support/error.h"
 
+#include <algorithm>
 #include <unordered_set>
 
 namespace kiln {
@@ -15,16 +16,22 @@ static void checkOp(const Op &op, const std::unordered_set<const Value *> &defin
     throw Error(op.loc.file, op.loc.path,
                 "verifier: " + m + "\n  in: " + printOp(op));
   };
-  if (op.operands.size() > def.operands.size())
+  bool variadic = !def.operands.empty() && def.operands.back().variadic;
+  if (op.operands.size() > def.operands.size() && !variadic)
     fail("too many operands");
-  for (size_t i = 0; i < def.operands.size(); ++i) {
+  size_t slots = std::max(op.operands.size(), def.operands.size());
+  for (size_t i = 0; i < slots; ++i) {
+    const OperandSpec &spec = def.operands[std::min(i, def.operands.size() - 1)];
     Value *v = op.operand(i);
-    if (!v && !def.operands[i].optional)
-      fail(std::string("missing operand ") + def.operands[i].name);
+    if (!v && !spec.optional)
+      fail(std::string("missing operand ") + spec.name);
     if (!v && i + 1 < op.operands.size() && op.operand(i + 1))
       fail("an absent optional operand is followed by a present one");
     if (v && !defined.count(v))
       fail("operand " + valueRef(v) + " is used before it is defined");
+    if (v && v->elemType != spec.type)
+      fail("operand " + valueRef(v) + " must be " + elemTypeName(spec.type) +
+           ", found " + elemTypeName(v->elemType));
   }
   if (op.attrs.size() != def.attrs.size())
     fail("expected " + std::to_string(def.attrs.size()) + " attributes, found " +
@@ -40,11 +47,15 @@ static void checkOp(const Op &op, const std::unordered_set<const Value *> &defin
   if (int(op.results.size()) != def.numResults)
     fail("expected " + std::to_string(def.numResults) + " results");
   std::vector<Shape> shapes = def.inferShapes(op);
-  for (size_t i = 0; i < shapes.size(); ++i)
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    ElemType t = i < def.resultTypes.size() ? def.resultTypes[i] : ElemType::F32;
+    if (op.results[i]->elemType != t)
+      fail("result " + std::to_string(i) + " must be " + elemTypeName(t));
     if (shapes[i] != op.results[i]->shape)
       fail("result " + std::to_string(i) + " has shape " +
            shapeToString(op.results[i]->shape) + " but shape inference gives " +
            shapeToString(shapes[i]));
+  }
 }
 
 void verifyGraph(const Graph &g) {

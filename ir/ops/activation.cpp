@@ -80,15 +80,15 @@ void evalActivation(const Op &op, const std::vector<const float *> &in,
         std::isnan(in[0][i]) ? in[0][i] : float(reference(r.act, in[0][i], a, b));
 }
 
-KernelCall lowerActivation(const Op &op) {
+std::vector<KernelCall> lowerActivation(const Op &op) {
   const ActRow &r = rowOf(op);
-  return {"unary", "UnaryParams",
+  return {KernelCall{"unary", "UnaryParams",
           KernelParam::group(
               "", {KernelParam::integer("count", op.result()->numElements()),
                    KernelParam::group("ep",
                                       {KernelParam::integer("act", r.act),
                                        KernelParam::real("a", arg(op, r.a)),
-                                       KernelParam::real("b", arg(op, r.b))})})};
+                                       KernelParam::real("b", arg(op, r.b))})})}};
 }
 
 int64_t macsElementwise(const Op &op) { return op.result()->numElements(); }
@@ -98,9 +98,13 @@ OpDef makeDef(const ActRow &r) {
   for (const char *n : {r.a, r.b})
     if (n)
       attrs.push_back({n, AttrKind::Float});
-  return {r.name,          {{"input"}},     attrs,
-          1,               false,           inferActivation,
-          evalActivation,  lowerActivation, macsElementwise};
+  return {.name = r.name,
+          .operands = {{"input"}},
+          .attrs = attrs,
+          .inferShapes = inferActivation,
+          .evaluate = evalActivation,
+          .lower = lowerActivation,
+          .macs = macsElementwise};
 }
 
 } // namespace

@@ -48,9 +48,9 @@ void evalPrelu(const Op &op, const std::vector<const float *> &in,
   }
 }
 
-KernelCall lowerPrelu(const Op &op) {
-  return {"prelu", "ChannelParams",
-          channelParams(op, op.operand(1)->shape[0] != 1, 0.0)};
+std::vector<KernelCall> lowerPrelu(const Op &op) {
+  return {KernelCall{"prelu", "ChannelParams",
+          channelParams(op, op.operand(1)->shape[0] != 1, 0.0)}};
 }
 
 std::vector<Shape> inferBatchNorm(const Op &op) {
@@ -85,34 +85,34 @@ void evalBatchNorm(const Op &op, const std::vector<const float *> &in,
   }
 }
 
-KernelCall lowerBatchNorm(const Op &op) {
-  return {"batch_norm", "ChannelParams",
-          channelParams(op, true, op.getFloat("eps"))};
+std::vector<KernelCall> lowerBatchNorm(const Op &op) {
+  return {KernelCall{"batch_norm", "ChannelParams",
+          channelParams(op, true, op.getFloat("eps"))}};
 }
 
 int64_t macsElementwise(const Op &op) { return op.result()->numElements(); }
 
 } // namespace
 
-extern const OpDef kPreluOp = {
-    "prelu",   {{"input"}, {"weight"}}, {},         1, false,
-    inferPrelu, evalPrelu,              lowerPrelu, macsElementwise,
-};
+extern const OpDef kPreluOp = {.name = "prelu",
+                               .operands = {{"input"}, {"weight"}},
+                               .inferShapes = inferPrelu,
+                               .evaluate = evalPrelu,
+                               .lower = lowerPrelu,
+                               .macs = macsElementwise};
 
 extern const OpDef kBatchNormOp = {
-    "batch_norm",
-    {{"input"},
+    .name = "batch_norm",
+    .operands = {{"input"},
      {"running_mean"},
      {"running_var"},
      {"weight", true},
      {"bias", true}},
-    {{"eps", AttrKind::Float}},
-    1,
-    false,
-    inferBatchNorm,
-    evalBatchNorm,
-    lowerBatchNorm,
-    macsElementwise,
+    .attrs = {{"eps", AttrKind::Float}},
+    .inferShapes = inferBatchNorm,
+    .evaluate = evalBatchNorm,
+    .lower = lowerBatchNorm,
+    .macs = macsElementwise,
 };
 
 } // namespace kiln::ops

@@ -104,12 +104,12 @@ void evalConv(const Op &op, const std::vector<const float *> &in,
           }
 }
 
-KernelCall lowerConv(const Op &op) {
+std::vector<KernelCall> lowerConv(const Op &op) {
   ConvGeom g = geometry(op);
   auto arr = [](const char *n, const std::array<int64_t, 3> &a) {
     return KernelParam::array(n, {a.begin(), a.end()});
   };
-  return {"conv",
+  return {KernelCall{"conv",
           "ConvParams",
           KernelParam::group(
               "", {KernelParam::integer("n", g.n),
@@ -117,7 +117,7 @@ KernelCall lowerConv(const Op &op) {
                    KernelParam::integer("cout", g.cout),
                    KernelParam::integer("groups", g.groups), arr("in", g.in),
                    arr("out", g.out), arr("k", g.k), arr("stride", g.s),
-                   arr("pad", g.p), arr("dil", g.d), noEpilogue()})};
+                   arr("pad", g.p), arr("dil", g.d), noEpilogue()})}};
 }
 
 int64_t macsConv(const Op &op) {
@@ -128,18 +128,16 @@ int64_t macsConv(const Op &op) {
 } // namespace
 
 extern const OpDef kConvOp = {
-    "conv",
-    {{"input"}, {"weight"}, {"bias", true}},
-    {{"dilation", AttrKind::Ints},
+    .name = "conv",
+    .operands = {{"input"}, {"weight"}, {"bias", true}},
+    .attrs = {{"dilation", AttrKind::Ints},
      {"groups", AttrKind::Int},
      {"padding", AttrKind::Ints},
      {"stride", AttrKind::Ints}},
-    1,
-    false,
-    inferConv,
-    evalConv,
-    lowerConv,
-    macsConv,
+    .inferShapes = inferConv,
+    .evaluate = evalConv,
+    .lower = lowerConv,
+    .macs = macsConv,
 };
 
 } // namespace kiln::ops

@@ -107,19 +107,19 @@ void evalConvTranspose(const Op &op, const std::vector<const float *> &in,
     out[0][i] = float(acc[i]);
 }
 
-KernelCall lowerConvTranspose(const Op &op) {
+std::vector<KernelCall> lowerConvTranspose(const Op &op) {
   Geom g = geometry(op);
   auto arr = [](const char *n, const std::array<int64_t, 3> &a) {
     return KernelParam::array(n, {a.begin(), a.end()});
   };
-  return {"conv_transpose", "ConvParams",
+  return {KernelCall{"conv_transpose", "ConvParams",
           KernelParam::group(
               "", {KernelParam::integer("n", g.n),
                    KernelParam::integer("cin", g.cin),
                    KernelParam::integer("cout", g.cout),
                    KernelParam::integer("groups", g.groups), arr("in", g.in),
                    arr("out", g.out), arr("k", g.k), arr("stride", g.s),
-                   arr("pad", g.p), arr("dil", g.d), noEpilogue()})};
+                   arr("pad", g.p), arr("dil", g.d), noEpilogue()})}};
 }
 
 int64_t macsConvTranspose(const Op &op) {
@@ -130,19 +130,17 @@ int64_t macsConvTranspose(const Op &op) {
 } // namespace
 
 extern const OpDef kConvTransposeOp = {
-    "conv_transpose",
-    {{"input"}, {"weight"}, {"bias", true}},
-    {{"dilation", AttrKind::Ints},
+    .name = "conv_transpose",
+    .operands = {{"input"}, {"weight"}, {"bias", true}},
+    .attrs = {{"dilation", AttrKind::Ints},
      {"groups", AttrKind::Int},
      {"output_padding", AttrKind::Ints},
      {"padding", AttrKind::Ints},
      {"stride", AttrKind::Ints}},
-    1,
-    false,
-    inferConvTranspose,
-    evalConvTranspose,
-    lowerConvTranspose,
-    macsConvTranspose,
+    .inferShapes = inferConvTranspose,
+    .evaluate = evalConvTranspose,
+    .lower = lowerConvTranspose,
+    .macs = macsConvTranspose,
 };
 
 } // namespace kiln::ops

@@ -36,14 +36,14 @@ void evalLinear(const Op &op, const std::vector<const float *> &in,
     }
 }
 
-KernelCall lowerLinear(const Op &op) {
+std::vector<KernelCall> lowerLinear(const Op &op) {
   const Shape &w = op.operand(1)->shape;
-  return {"linear", "LinearParams",
+  return {KernelCall{"linear", "LinearParams",
           KernelParam::group(
               "", {KernelParam::integer("rows",
                                         op.operand(0)->numElements() / w[1]),
                    KernelParam::integer("in", w[1]),
-                   KernelParam::integer("out", w[0]), noEpilogue()})};
+                   KernelParam::integer("out", w[0]), noEpilogue()})}};
 }
 
 int64_t macsLinear(const Op &op) {
@@ -53,11 +53,12 @@ int64_t macsLinear(const Op &op) {
 } // namespace
 
 extern const OpDef kLinearOp = {
-    "linear",  {{"input"}, {"weight"}, {"bias", true}},
-    {},        1,
-    false,     inferLinear,
-    evalLinear, lowerLinear,
-    macsLinear,
+    .name = "linear",
+    .operands = {{"input"}, {"weight"}, {"bias", true}},
+    .inferShapes = inferLinear,
+    .evaluate = evalLinear,
+    .lower = lowerLinear,
+    .macs = macsLinear,
 };
 
 } // namespace kiln::ops

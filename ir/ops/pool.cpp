@@ -102,13 +102,13 @@ void evalPool(const Op &op, const std::vector<const float *> &in,
     }
 }
 
-KernelCall lowerPool(const Op &op) {
+std::vector<KernelCall> lowerPool(const Op &op) {
   PoolGeom g = geometry(op);
   bool max = isMax(op);
   auto arr = [](const char *n, const std::array<int64_t, 3> &a) {
     return KernelParam::array(n, {a.begin(), a.end()});
   };
-  return {max ? "max_pool" : "avg_pool",
+  return {KernelCall{max ? "max_pool" : "avg_pool",
           "PoolParams",
           KernelParam::group(
               "", {KernelParam::integer("planes", g.planes), arr("in", g.in),
@@ -117,7 +117,7 @@ KernelCall lowerPool(const Op &op) {
                    KernelParam::integer("count_include_pad",
                                         !max && op.getBool("count_include_pad")),
                    KernelParam::integer(
-                       "divisor", max ? 0 : op.getInt("divisor_override"))})};
+                       "divisor", max ? 0 : op.getInt("divisor_override"))})}};
 }
 
 int64_t macsPool(const Op &op) {
@@ -128,36 +128,32 @@ int64_t macsPool(const Op &op) {
 } // namespace
 
 extern const OpDef kMaxPoolOp = {
-    "max_pool",
-    {{"input"}},
-    {{"ceil_mode", AttrKind::Bool},
+    .name = "max_pool",
+    .operands = {{"input"}},
+    .attrs = {{"ceil_mode", AttrKind::Bool},
      {"dilation", AttrKind::Ints},
      {"kernel", AttrKind::Ints},
      {"padding", AttrKind::Ints},
      {"stride", AttrKind::Ints}},
-    1,
-    false,
-    inferPool,
-    evalPool,
-    lowerPool,
-    macsPool,
+    .inferShapes = inferPool,
+    .evaluate = evalPool,
+    .lower = lowerPool,
+    .macs = macsPool,
 };
 
 extern const OpDef kAvgPoolOp = {
-    "avg_pool",
-    {{"input"}},
-    {{"ceil_mode", AttrKind::Bool},
+    .name = "avg_pool",
+    .operands = {{"input"}},
+    .attrs = {{"ceil_mode", AttrKind::Bool},
      {"count_include_pad", AttrKind::Bool},
      {"divisor_override", AttrKind::Int},
      {"kernel", AttrKind::Ints},
      {"padding", AttrKind::Ints},
      {"stride", AttrKind::Ints}},
-    1,
-    false,
-    inferPool,
-    evalPool,
-    lowerPool,
-    macsPool,
+    .inferShapes = inferPool,
+    .evaluate = evalPool,
+    .lower = lowerPool,
+    .macs = macsPool,
 };
 
 } // namespace kiln::ops

@@ -27,10 +27,11 @@ void evalReshape(const Op &op, const std::vector<const float *> &in,
 
 } // namespace
 
-extern const OpDef kReshapeOp = {
-    "reshape", {{"input"}}, {{"shape", AttrKind::Ints}},
-    1,         true,        inferReshape,
-    evalReshape, nullptr,   nullptr,
-};
+extern const OpDef kReshapeOp = {.name = "reshape",
+                                 .operands = {{"input"}},
+                                 .attrs = {{"shape", AttrKind::Ints}},
+                                 .isView = true,
+                                 .inferShapes = inferReshape,
+                                 .evaluate = evalReshape};
 
 } // namespace kiln::ops

@@ -56,10 +56,10 @@
 #define KILN_STR2(a) #a
 #define KILN_STR(a) KILN_STR2(a)
 
-namespace model = KILN_MODEL_NAME;
+namespace kh_model = KILN_MODEL_NAME;
 #define MODEL_RUN KILN_CAT(KILN_MODEL_NAME, _run)
 
-static_assert(model::kNumInputs == 1 && model::kNumOutputs == 1,
+static_assert(kh_model::kNumInputs == 1 && kh_model::kNumOutputs == 1,
               "arena_harness handles single-input, single-output models");
 
 namespace {
@@ -108,7 +108,7 @@ std::vector<float> read_npy(const char *path, const char *what,
 struct Arena {
   unsigned char *base = nullptr;
   unsigned char *guard = nullptr;
-  size_t bytes = model::kArenaBytes;
+  size_t bytes = kh_model::kArenaBytes;
 
   Arena() {
     // aligned_alloc wants a size that is a multiple of the alignment.
@@ -152,7 +152,7 @@ std::vector<float> run_with_fill(Arena &arena, unsigned char fill,
                                  const std::vector<float> &input,
                                  const char *label, long &last) {
   std::vector<float> in = input; // the model must not write it
-  std::vector<float> out(model::kOutput0Elements);
+  std::vector<float> out(kh_model::kOutput0Elements);
   std::memset(out.data(), kOutputFill, out.size() * sizeof(float));
   arena.reset(fill);
   arena.poison_guard();
@@ -170,7 +170,7 @@ std::vector<float> run_with_fill(Arena &arena, unsigned char fill,
 void check_rejected(Arena &arena, const std::vector<float> &input,
                     bool null_input, bool null_output, size_t arena_offset,
                     int want, const char *what) {
-  std::vector<float> out(model::kOutput0Elements);
+  std::vector<float> out(kh_model::kOutput0Elements);
   std::memset(out.data(), kOutputFill, out.size() * sizeof(float));
   arena.reset(0xEE);
   arena.poison_guard();
@@ -198,11 +198,11 @@ int main(int argc, char **argv) {
     return 2;
   }
   const std::vector<float> input = read_npy(
-      argv[1], "input", model::kInput0Shape, model::kInput0Rank);
+      argv[1], "input", kh_model::kInput0Shape, kh_model::kInput0Rank);
   const std::vector<float> expected = read_npy(
-      argv[2], "expected output", model::kOutput0Shape, model::kOutput0Rank);
-  if (model::kArenaAlign != kAlign)
-    fail("kArenaAlign is " + std::to_string(model::kArenaAlign) +
+      argv[2], "expected output", kh_model::kOutput0Shape, kh_model::kOutput0Rank);
+  if (kh_model::kArenaAlign != kAlign)
+    fail("kArenaAlign is " + std::to_string(kh_model::kArenaAlign) +
          ", this harness assumes 64");
 
   Arena arena;
@@ -223,12 +223,12 @@ int main(int argc, char **argv) {
   // written byte is the later of the two last changed ones.
   const long last = last0 > last1 ? last0 : last1;
   const size_t used = size_t(last + 1);
-  if (model::kArenaBytes != 0 && align_up(used) != model::kArenaBytes)
+  if (kh_model::kArenaBytes != 0 && align_up(used) != kh_model::kArenaBytes)
     fail("the arena is not tight: kArenaBytes = " +
-         std::to_string(model::kArenaBytes) + " but the run wrote only the first " +
+         std::to_string(kh_model::kArenaBytes) + " but the run wrote only the first " +
          std::to_string(used) + " bytes (alignUp(" + std::to_string(used) +
          ", 64) = " + std::to_string(align_up(used)) + ")");
-  if (model::kArenaBytes == 0 && last >= 0)
+  if (kh_model::kArenaBytes == 0 && last >= 0)
     fail("kArenaBytes is 0 but the run changed arena byte " +
          std::to_string(last));
 
@@ -258,7 +258,7 @@ int main(int argc, char **argv) {
   std::printf("arena_harness (%s): PASS: arena %zu bytes (last byte written "
               "%ld, guard %zu bytes untouched), weights %zu bytes, max |error| "
               "%.3g (%.3g of max |expected| %.6g)\n",
-              kName, size_t(model::kArenaBytes), last, kGuardBytes,
-              size_t(model::kWeightBytes), err, rel, scale);
+              kName, size_t(kh_model::kArenaBytes), last, kGuardBytes,
+              size_t(kh_model::kWeightBytes), err, rel, scale);
   return 0;
 }

@@ -62,7 +62,9 @@ std::shared_ptr<std::vector<float>> randomData(int64_t n, std::mt19937 &rng) {
 
 /// Runs the runtime kernel of `op` on the same data the interpreter used.
 std::vector<float> runKernel(const Op &op, const std::vector<const float *> &in) {
-  KernelCall kc = op.def->lower(op);
+  std::vector<KernelCall> calls = op.def->lower(op);
+  EXPECT_EQ(calls.size(), 1u);
+  const KernelCall &kc = calls[0];
   std::vector<float> y(size_t(op.result()->numElements()), NAN);
   auto arg = [&](size_t i) { return i < in.size() ? in[i] : nullptr; };
   if (kc.kernel == "conv")

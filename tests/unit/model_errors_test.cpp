@@ -1,0 +1,1049 @@
+// Error paths of the frontend: small bad models, each a valid model with one
+// thing broken, must make kiln::loadModel throw a kiln::Error that names the
+// right file (the model JSON or the safetensors file), the exact JSON path,
+// and what was expected and found. Never a crash, never another exception
+// type. Cases named DISABLED_* assert the right behaviour where Kiln does not
+// give it yet (see each case's comment).
+#include "frontend/model_loader.h"
+
+#include "support/error.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <ostream>
+#include <memory>
+#include <string>
+#include <typeinfo>
+#include <utility>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// ---------------------------------------------------------------------------
+// Valid models that the cases break.
+
+/// Conv2d 3->4 k3 (8x8 -> 6x6), ReLU, MaxPool2d 2 (-> 3x3), flatten (36),
+/// Linear 36->10. All parameters come from "init".
+const char *const kBase = R"({
+  "kiln": 1,
+  "name": "tiny",
+  "inputs": [{"name": "x", "shape": [1, 3, 8, 8], "dtype": "float32"}],
+  "init": {"seed": 0},
+  "model": {
+    "type": "Tiny",
+    "modules": {
+      "features": {"type": "Sequential", "layers": [
+        {"name": "conv1", "type": "Conv2d", "in_channels": 3, "out_channels": 4, "kernel_size": 3},
+        {"name": "relu1", "type": "ReLU"},
+        {"name": "pool1", "type": "MaxPool2d", "kernel_size": 2}
+      ]},
+      "classifier": {"type": "Linear", "in_features": 36, "out_features": 10}
+    },
+    "forward": [
+      {"out": "h", "call": "features", "in": ["x"]},
+      {"out": "f", "op": "flatten", "in": ["h"], "start_dim": 1},
+      {"out": "y", "call": "classifier", "in": ["f"]},
+      {"return": ["y"]}
+    ]
+  }
+})";
+
+/// A model with one option selecting an entry of a ModuleDict.
+const char *const kOptions = R"({
+  "kiln": 1,
+  "name": "choices",
+  "inputs": [{"name": "x", "shape": [1, 4], "dtype": "float32"}],
+  "init": {"seed": 0},
+  "model": {
+    "type": "Net",
+    "options": {"act": {"values": ["relu", "prelu"], "default": "relu"}},
+    "modules": {
+      "fc": {"type": "Linear", "in_features": 4, "out_features": 4},
+      "acts": {"type": "ModuleDict", "modules": {
+        "relu": {"type": "ReLU"},
+        "prelu": {"type": "PReLU"}
+      }}
+    },
+    "forward": [
+      {"out": "h", "call": "fc", "in": ["x"]},
+      {"out": "y", "call": "acts.$act", "in": ["h"]},
+      {"return": ["y"]}
+    ]
+  }
+})";
+
+/// kBase reading its parameters from weights.safetensors instead of "init".
+const std::pair<std::string, std::string> kUseWeights = {
+    R"("init": {"seed": 0},)", R"("weights": "weights.safetensors",)"};
+
+/// Marks a text whose edit did not apply; the case then fails loudly.
+const char *const kBadEdit = "@@EDIT-NOT-FOUND@@";
+
+/// `base` with each `from` (which must occur exactly once) replaced by `to`.
+std::string edited(const std::string &base,
+                   const std::vector<std::pair<std::string, std::string>> &e) {
+  std::string s = base;
+  for (const auto &[from, to] : e) {
+    size_t at = s.find(from);
+    if (at == std::string::npos || s.find(from, at + 1) != std::string::npos)
+      return std::string(kBadEdit) + " " + from;
+    s.replace(at, from.size(), to);
+  }
+  return s;
+}
+
+// ---------------------------------------------------------------------------
+// Safetensors files built in the test.
+
+struct Tensor {
+  std::string name;
+  std::string dtype;
+  std::vector<int64_t> shape;
+};
+
+/// 8-byte little-endian header length, header, data.
+std::string rawSafetensors(const std::string &header, const std::string &data) {
+  uint64_t n = header.size();
+  std::string bytes(8, '\0');
+  for (int i = 0; i < 8; ++i)
+    bytes[size_t(i)] = char((n >> (8 * i)) & 0xFF);
+  return bytes + header + data;
+}
+
+/// A well-formed file holding `tensors` in order (floats are 0.01).
+std::string safetensors(const std::vector<Tensor> &tensors) {
+  std::string header = "{", data;
+  for (const Tensor &t : tensors) {
+    size_t elemSize = t.dtype == "F32" || t.dtype == "I32" ? 4 : 8;
+    size_t n = 1;
+    std::string shape;
+    for (int64_t d : t.shape) {
+      n *= size_t(d);
+      shape += (shape.empty() ? "" : ", ") + std::to_string(d);
+    }
+    size_t begin = data.size();
+    for (size_t i = 0; i < n; ++i) {
+      if (t.dtype == "F32") {
+        float f = 0.01f;
+        char b[4];
+        std::memcpy(b, &f, 4);
+        data.append(b, 4);
+      } else {
+        data.append(elemSize, '\0');
+      }
+    }
+    if (header.size() > 1)
+      header += ", ";
+    header += "\"" + t.name + "\": {\"dtype\": \"" + t.dtype +
+              "\", \"shape\": [" + shape + "], \"data_offsets\": [" +
+              std::to_string(begin) + ", " + std::to_string(data.size()) +
+              "]}";
+  }
+  return rawSafetensors(header + "}", data);
+}
+
+/// kBase's parameters; `replace` swaps the entry of the same name.
+std::vector<Tensor> baseTensors(const std::vector<Tensor> &replace = {},
+                                const std::string &drop = "") {
+  std::vector<Tensor> t = {{"features.conv1.weight", "F32", {4, 3, 3, 3}},
+                           {"features.conv1.bias", "F32", {4}},
+                           {"classifier.weight", "F32", {10, 36}},
+                           {"classifier.bias", "F32", {10}}};
+  std::vector<Tensor> out;
+  for (Tensor &x : t) {
+    if (x.name == drop)
+      continue;
+    for (const Tensor &r : replace)
+      if (r.name == x.name)
+        x = r;
+    out.push_back(x);
+  }
+  return out;
+}
+
+std::string baseWeights() { return safetensors(baseTensors()); }
+
+// ---------------------------------------------------------------------------
+// Running a case.
+
+/// A fresh temporary directory, removed at the end of the scope.
+class TempDir {
+public:
+  TempDir() {
+    std::string tmpl =
+        (fs::temp_directory_path() / "kiln-errors-XXXXXX").string();
+    if (mkdtemp(tmpl.data()))
+      path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    if (!path_.empty())
+      fs::remove_all(path_, ec);
+  }
+  TempDir(const TempDir &) = delete;
+  const fs::path &path() const { return path_; }
+
+private:
+  fs::path path_;
+};
+
+void writeFile(const fs::path &p, const std::string &bytes) {
+  std::ofstream out(p, std::ios::binary);
+  out.write(bytes.data(), std::streamsize(bytes.size()));
+}
+
+enum class File { Model, Weights };
+
+struct Case {
+  /// Test name; `DISABLED_` marks a known Kiln bug (see the report).
+  std::string name;
+  /// The model JSON text.
+  std::string json;
+  /// Bytes of weights.safetensors beside the model; not written if empty.
+  std::string weights;
+  /// `-D` options.
+  std::map<std::string, std::string> defines;
+  /// Which file the error must name.
+  File file;
+  /// The exact location() expected.
+  std::string location;
+  /// Fragments message() must contain.
+  std::vector<std::string> fragments;
+};
+
+/// Paths of the files a case writes.
+struct Written {
+  std::string model, weights;
+};
+
+Written writeCase(const TempDir &dir, const std::string &json,
+                  const std::string &weights) {
+  Written w{(dir.path() / "model.json").string(),
+            (dir.path() / "weights.safetensors").string()};
+  writeFile(w.model, json);
+  if (!weights.empty())
+    writeFile(w.weights, weights);
+  return w;
+}
+
+bool samePath(const std::string &a, const std::string &b) {
+  return fs::path(a).lexically_normal() == fs::path(b).lexically_normal();
+}
+
+/// Names the case in gtest's messages instead of dumping its bytes.
+void PrintTo(const Case &c, std::ostream *os) { *os << c.name; }
+
+class ModelErrors : public ::testing::TestWithParam<Case> {};
+
+TEST_P(ModelErrors, Rejects) {
+  const Case &c = GetParam();
+  ASSERT_EQ(c.json.find(kBadEdit), std::string::npos)
+      << "the case's edit does not apply to its base model: " << c.json;
+  TempDir dir;
+  ASSERT_FALSE(dir.path().empty()) << "cannot create a temporary directory";
+  Written w = writeCase(dir, c.json, c.weights);
+  kiln::LoadOptions options;
+  options.defines = c.defines;
+  std::string expectedFile = c.file == File::Model ? w.model : w.weights;
+  try {
+    std::vector<std::string> warnings;
+    kiln::loadModel(w.model, options, &warnings);
+    FAIL() << "the model loaded without an error";
+  } catch (const kiln::Error &e) {
+    EXPECT_TRUE(samePath(e.file(), expectedFile))
+        << "names file \"" << e.file() << "\", expected \"" << expectedFile
+        << "\"\n  error: " << e.what();
+    EXPECT_EQ(e.location(), c.location) << "  error: " << e.what();
+    for (const std::string &f : c.fragments)
+      EXPECT_NE(e.message().find(f), std::string::npos)
+          << "the message lacks \"" << f << "\"\n  error: " << e.what();
+  } catch (const std::exception &e) {
+    FAIL() << "threw " << typeid(e).name()
+           << " instead of kiln::Error: " << e.what();
+  }
+}
+
+std::vector<Case> cases() {
+  const std::string base = kBase, opts = kOptions;
+  const std::string conv = "model.modules.features.layers[0]";
+  const std::string pool = "model.modules.features.layers[2]";
+  const std::string withWeights = edited(base, {kUseWeights});
+  using F = File;
+  return {
+      // --- JSON syntax: line and column of the offending character.
+      {"InvalidJsonTrailingComma",
+       "{\n  \"kiln\": 1,\n  \"name\": \"tiny\",\n}\n",
+       "",
+       {},
+       F::Model,
+       "line 4, column 1",
+       {"invalid JSON", "'}'"}},
+      {"InvalidJsonDoubleComma",
+       "{\n  \"kiln\": 1,,\n  \"name\": \"tiny\"\n}\n",
+       "",
+       {},
+       F::Model,
+       "line 2, column 13",
+       {"invalid JSON", "','"}},
+      {"InvalidJsonMissingCommaInList",
+       edited(base, {{R"("shape": [1, 3, 8, 8])", R"("shape": [1, 3, 8 8])"}}),
+       "",
+       {},
+       F::Model,
+       "line 4, column 46",
+       {"invalid JSON"}},
+      {"InvalidJsonBadLiteral",
+       edited(base, {{R"("dtype": "float32")", R"("dtype": float32)"}}),
+       "",
+       {},
+       F::Model,
+       "line 4, column 61",
+       {"invalid JSON", "literal"}},
+      // Bug: for a token of several characters (here the key "name" after
+      // a missing comma), the column is that of the token's last character
+      // (column 8), not of its start (column 3).
+      {"DISABLED_InvalidJsonMissingCommaPointsAtTokenStart",
+       "{\n  \"kiln\": 1\n  \"name\": \"tiny\"\n}\n",
+       "",
+       {},
+       F::Model,
+       "line 3, column 3",
+       {"invalid JSON"}},
+      {"InvalidJsonTruncated",
+       "{\n  \"kiln\": 1,\n  \"name\": \"tiny\"",
+       "",
+       {},
+       F::Model,
+       "line 3, column 17",
+       {"invalid JSON", "end of input"}},
+      {"InvalidJsonEmptyFile",
+       "",
+       "",
+       {},
+       F::Model,
+       "line 1, column 1",
+       {"invalid JSON", "end of input"}},
+      {"TopLevelNotAnObject",
+       "[1, 2]",
+       "",
+       {},
+       F::Model,
+       "(top level)",
+       {"expected an object", "list"}},
+      // Bug: a duplicate key is located at the enclosing object ("(top
+      // level)", "...layers[0]"), not at the key itself, unlike unknown keys
+      // and the safetensors reader's duplicates.
+      {"DISABLED_DuplicateTopLevelKey",
+       edited(base,
+              {{R"("name": "tiny",)", R"("name": "tiny", "name": "tiny2",)"}}),
+       "",
+       {},
+       F::Model,
+       "name",
+       {"duplicate key \"name\""}},
+      {"DISABLED_DuplicateLayerKey",
+       edited(base, {{R"("kernel_size": 3})",
+                      R"("kernel_size": 3, "kernel_size": 5})"}}),
+       "",
+       {},
+       F::Model,
+       conv + ".kernel_size",
+       {"duplicate key \"kernel_size\""}},
+
+      // --- Top level.
+      {"UnknownTopLevelKey",
+       edited(base, {{R"("init": {"seed": 0},)",
+                      R"("init": {"seed": 0}, "wieghts": "w.safetensors",)"}}),
+       "",
+       {},
+       F::Model,
+       "wieghts",
+       {"unknown key \"wieghts\"", "did you mean \"weights\""}},
+      {"VersionNotOne",
+       edited(base, {{R"("kiln": 1,)", R"("kiln": 2,)"}}),
+       "",
+       {},
+       F::Model,
+       "kiln",
+       {"version 1", "integer 2"}},
+      {"VersionAsString",
+       edited(base, {{R"("kiln": 1,)", R"("kiln": "1",)"}}),
+       "",
+       {},
+       F::Model,
+       "kiln",
+       {"version 1", "string \"1\""}},
+      {"NameNotAnIdentifier",
+       edited(base, {{R"("name": "tiny",)", R"("name": "tiny-net",)"}}),
+       "",
+       {},
+       F::Model,
+       "name",
+       {"C identifier", "\"tiny-net\""}},
+      {"NameIsAKeyword",
+       edited(base, {{R"("name": "tiny",)", R"("name": "class",)"}}),
+       "",
+       {},
+       F::Model,
+       "name",
+       {"keyword", "\"class\""}},
+      {"NameMissing",
+       edited(base, {{R"("name": "tiny",)", ""}}),
+       "",
+       {},
+       F::Model,
+       "name",
+       {"missing", "\"name\""}},
+      {"InputDtypeNotFloat32",
+       edited(base, {{R"("dtype": "float32")", R"("dtype": "float16")"}}),
+       "",
+       {},
+       F::Model,
+       "inputs[0].dtype",
+       {"float32", "float16"}},
+      {"InputShapeBelowOne",
+       edited(base, {{R"("shape": [1, 3, 8, 8])", R"("shape": [1, 0, 8, 8])"}}),
+       "",
+       {},
+       F::Model,
+       "inputs[0].shape",
+       {">= 1", "[1,0,8,8]"}},
+      {"InputUnknownKey",
+       edited(base, {{R"("shape": [1, 3, 8, 8])", R"("shap": [1, 3, 8, 8])"}}),
+       "",
+       {},
+       F::Model,
+       "inputs[0].shap",
+       {"unknown key \"shap\"", "did you mean \"shape\""}},
+      {"InitUnknownKey",
+       edited(base, {{R"("init": {"seed": 0},)", R"("init": {"sead": 0},)"}}),
+       "",
+       {},
+       F::Model,
+       "init.sead",
+       {"unknown key \"sead\"", "did you mean \"seed\""}},
+      {"InitSeedNotAnInteger",
+       edited(base, {{R"("init": {"seed": 0},)", R"("init": {"seed": "0"},)"}}),
+       "",
+       {},
+       F::Model,
+       "init.seed",
+       {"expected an integer", "string \"0\""}},
+
+      // --- Modules and layer arguments.
+      {"UnknownLayerType",
+       edited(base, {{R"("type": "Conv2d")", R"("type": "Conv2D")"}}),
+       "",
+       {},
+       F::Model,
+       conv + ".type",
+       {"unknown layer type \"Conv2D\"", "did you mean \"Conv2d\""}},
+      {"UnknownLayerKey",
+       edited(base, {{R"("kernel_size": 3})", R"("kernel_sise": 3})"}}),
+       "",
+       {},
+       F::Model,
+       conv + ".kernel_sise",
+       {"unknown key \"kernel_sise\"", "did you mean \"kernel_size\""}},
+      {"OptionsOnAChildModule",
+       edited(base, {{R"("features": {"type": "Sequential",)",
+                      R"("features": {"type": "Sequential", "options": {},)"}}),
+       "",
+       {},
+       F::Model,
+       "model.modules.features.options",
+       {"unknown key \"options\""}},
+      {"MissingArgument",
+       edited(base, {{R"("out_channels": 4, )", ""}}),
+       "",
+       {},
+       F::Model,
+       conv,
+       {"missing required argument \"out_channels\"", "Conv2d"}},
+      {"ArgumentIsAString",
+       edited(base, {{R"("kernel_size": 3})", R"("kernel_size": "3"})"}}),
+       "",
+       {},
+       F::Model,
+       conv + ".kernel_size",
+       {"expected an integer or a list of 2 integers", "string \"3\""}},
+      {"ArgumentListOfWrongLength",
+       edited(base, {{R"("kernel_size": 3})", R"("kernel_size": [3, 3, 3]})"}}),
+       "",
+       {},
+       F::Model,
+       conv + ".kernel_size",
+       {"list of 2 integers", "list of 3 entries"}},
+      {"ArgumentNotABool",
+       edited(base, {{R"("kernel_size": 3})", R"("kernel_size": 3, "bias": "yes"})"}}),
+       "",
+       {},
+       F::Model,
+       conv + ".bias",
+       {"true or false", "string \"yes\""}},
+      {"ArgumentNotAnInteger",
+       edited(base, {{R"("in_features": 36)", R"("in_features": 36.5)"}}),
+       "",
+       {},
+       F::Model,
+       "model.modules.classifier.in_features",
+       {"expected an integer", "36.5"}},
+      {"ArgumentNotAChoice",
+       edited(base, {{R"("kernel_size": 3})",
+                      R"("kernel_size": 3, "padding_mode": "zero"})"}}),
+       "",
+       {},
+       F::Model,
+       conv + ".padding_mode",
+       {"expected one of", "did you mean \"zeros\""}},
+      {"PaddingModeNotSupported",
+       edited(base, {{R"("kernel_size": 3})",
+                      R"("kernel_size": 3, "padding_mode": "reflect"})"}}),
+       "",
+       {},
+       F::Model,
+       conv + ".padding_mode",
+       {"\"reflect\"", "not supported"}},
+      {"StrideBelowOne",
+       edited(base, {{R"("kernel_size": 3})", R"("kernel_size": 3, "stride": 0})"}}),
+       "",
+       {},
+       F::Model,
+       conv + ".stride",
+       {"stride", ">= 1"}},
+      {"PaddingSameWithStride",
+       edited(base, {{R"("kernel_size": 3})",
+                      R"("kernel_size": 3, "padding": "same", "stride": 2})"}}),
+       "",
+       {},
+       F::Model,
+       conv + ".padding",
+       {"\"same\"", "stride 1"}},
+      {"DuplicateLayerName",
+       edited(base, {{R"("name": "relu1")", R"("name": "conv1")"}}),
+       "",
+       {},
+       F::Model,
+       "model.modules.features.layers[1].name",
+       {"duplicate layer name \"conv1\""}},
+
+      // --- Shapes and channels.
+      {"ConvOutputBelowOne",
+       edited(base, {{R"("kernel_size": 3})", R"("kernel_size": 9})"}}),
+       "",
+       {},
+       F::Model,
+       conv,
+       {"below 1", "input size 8", "kernel span 9"}},
+      // Bug: the spec and docs say a shape error names the input shape the
+      // module received; the message gives only "input size 8".
+      {"DISABLED_ConvOutputBelowOneNamesInputShape",
+       edited(base, {{R"("kernel_size": 3})", R"("kernel_size": 9})"}}),
+       "",
+       {},
+       F::Model,
+       conv,
+       {"below 1", "[1, 3, 8, 8]"}},
+      {"PoolOutputBelowOne",
+       edited(base, {{R"("kernel_size": 2})", R"("kernel_size": 7})"}}),
+       "",
+       {},
+       F::Model,
+       pool,
+       {"input size 6", "output size would be 0"}},
+      {"ConvChannelsDoNotMatch",
+       edited(base, {{R"("in_channels": 3)", R"("in_channels": 4)"}}),
+       "",
+       {},
+       F::Model,
+       conv,
+       {"[1, 3, 8, 8]", "in_channels = 4"}},
+      {"LinearFeaturesDoNotMatch",
+       edited(base, {{R"("in_features": 36)", R"("in_features": 35)"}}),
+       "",
+       {},
+       F::Model,
+       "model.modules.classifier",
+       {"[1, 36]", "in_features = 35"}},
+      {"GroupsDoNotDivideChannels",
+       edited(base, {{R"("kernel_size": 3})", R"("kernel_size": 3, "groups": 2})"}}),
+       "",
+       {},
+       F::Model,
+       conv + ".groups",
+       {"groups 2 must divide", "in_channels 3"}},
+      {"PoolPaddingAboveHalfKernel",
+       edited(base, {{R"("kernel_size": 2})", R"("kernel_size": 2, "padding": 2})"}}),
+       "",
+       {},
+       F::Model,
+       pool + ".padding",
+       {"padding 2", "half the kernel"}},
+      {"ConvTransposeOutputPaddingNotBelowStride",
+       edited(base,
+              {{R"({"name": "pool1", "type": "MaxPool2d", "kernel_size": 2})",
+                R"({"name": "up", "type": "ConvTranspose2d", "in_channels": 4, )"
+                R"("out_channels": 4, "kernel_size": 2, "stride": 2, )"
+                R"("output_padding": 2})"}}),
+       "",
+       {},
+       F::Model,
+       pool,
+       {"output_padding 2", "stride 2"}},
+      {"ViewWrongElementCount",
+       edited(base, {{R"("op": "flatten", "in": ["h"], "start_dim": 1)",
+                      R"("op": "view", "in": ["h"], "shape": [1, 35])"}}),
+       "",
+       {},
+       F::Model,
+       "model.forward[1].shape",
+       {"[1,35]", "36 elements", "[1, 4, 3, 3]"}},
+      {"ReshapeTwoInferredDims",
+       edited(base, {{R"("op": "flatten", "in": ["h"], "start_dim": 1)",
+                      R"("op": "reshape", "in": ["h"], "shape": [-1, -1])"}}),
+       "",
+       {},
+       F::Model,
+       "model.forward[1].shape",
+       {"only one dimension may be -1"}},
+      // Bug: a parameter over the 2^31 - 1 element limit is allocated before
+      // any check: std::length_error escapes (the driver aborts), or with a
+      // smaller excess the allocation itself runs out of memory.
+      {"DISABLED_ParameterOverElementLimit",
+       edited(base, {{R"("out_features": 10)",
+                      R"("out_features": 4611686018427387904)"}}),
+       "",
+       {},
+       F::Model,
+       "model.modules.classifier",
+       {"elements"}},
+
+      // --- Forward steps.
+      {"UndefinedValue",
+       edited(base, {{R"("op": "flatten", "in": ["h"])",
+                      R"("op": "flatten", "in": ["hh"])"}}),
+       "",
+       {},
+       F::Model,
+       "model.forward[1].in[0]",
+       {"\"hh\" is not defined", "did you mean \"h\""}},
+      {"UndefinedModule",
+       edited(base, {{R"("call": "features")", R"("call": "feature")"}}),
+       "",
+       {},
+       F::Model,
+       "model.forward[0].call",
+       {"no module \"feature\"", "did you mean \"features\""}},
+      {"UndefinedNestedModule",
+       edited(base, {{R"("call": "features")", R"("call": "features.conv2")"}}),
+       "",
+       {},
+       F::Model,
+       "model.forward[0].call",
+       {"no module \"conv2\"", "did you mean \"conv1\""}},
+      {"UnknownOp",
+       edited(base, {{R"("op": "flatten")", R"("op": "flaten")"}}),
+       "",
+       {},
+       F::Model,
+       "model.forward[1].op",
+       {"unknown op \"flaten\"", "did you mean \"flatten\""}},
+      {"UnknownOpArgument",
+       edited(base, {{R"("start_dim": 1})", R"("start_dims": 1})"}}),
+       "",
+       {},
+       F::Model,
+       "model.forward[1].start_dims",
+       {"unknown key \"start_dims\"", "did you mean \"start_dim\""}},
+      {"UnknownCallStepKey",
+       edited(base, {{R"("call": "features", "in": ["x"])",
+                      R"("call": "features", "inn": ["x"])"}}),
+       "",
+       {},
+       F::Model,
+       "model.forward[0].inn",
+       {"unknown key \"inn\"", "did you mean \"in\""}},
+      // Bug: a misspelt "op" gives 'a step needs "call", "op" or "return"'
+      // at the step instead of naming the unknown key and the nearest one.
+      {"DISABLED_MisspeltOpKey",
+       edited(base, {{R"("op": "flatten")", R"("opp": "flatten")"}}),
+       "",
+       {},
+       F::Model,
+       "model.forward[1].opp",
+       {"unknown key \"opp\"", "did you mean \"op\""}},
+      {"OpWrongInputCount",
+       edited(base, {{R"("op": "flatten", "in": ["h"])",
+                      R"("op": "flatten", "in": ["h", "h"])"}}),
+       "",
+       {},
+       F::Model,
+       "model.forward[1]",
+       {"flatten takes 1 input(s), found 2"}},
+      {"ValueNameStartsWithDollar",
+       edited(base, {{R"({"out": "h",)", R"({"out": "$h",)"}}),
+       "",
+       {},
+       F::Model,
+       "model.forward[0].out",
+       {"expected a name", "\"$h\""}},
+      {"ReturnNotLast",
+       edited(base,
+              {{R"({"out": "y", "call": "classifier", "in": ["f"]})",
+                R"({"return": ["f"]})"},
+               {R"({"return": ["y"]})",
+                R"({"out": "y", "call": "classifier", "in": ["f"]})"}}),
+       "",
+       {},
+       F::Model,
+       "model.forward[2]",
+       {"\"return\" must be the last step"}},
+      {"NoReturn",
+       edited(base, {{R"({"return": ["y"]})",
+                      R"({"out": "z", "op": "flatten", "in": ["y"]})"}}),
+       "",
+       {},
+       F::Model,
+       "model.forward",
+       {"no \"return\""}},
+      {"ReturnUndefinedValue",
+       edited(base, {{R"({"return": ["y"]})", R"({"return": ["yy"]})"}}),
+       "",
+       {},
+       F::Model,
+       "model.forward[3].return[0]",
+       {"\"yy\"", "not defined"}},
+      {"ModuleDictCalledWhole",
+       edited(base, {{R"("classifier": {"type": "Linear", "in_features": 36, "out_features": 10})",
+                      R"("classifier": {"type": "ModuleDict", "modules": {"fc": )"
+                      R"({"type": "Linear", "in_features": 36, "out_features": 10}}})"}}),
+       "",
+       {},
+       F::Model,
+       "model.forward[2]",
+       {"\"classifier\" is a ModuleDict", "\"classifier.KEY\""}},
+
+      // --- Options.
+      {"OptionUnknownDefine",
+       opts,
+       "",
+       {{"actt", "relu"}},
+       F::Model,
+       "model.options",
+       {"unknown option \"actt\"", "\"act\""}},
+      {"OptionDefineWithoutOptions",
+       base,
+       "",
+       {{"act", "relu"}},
+       F::Model,
+       "model.options",
+       {"unknown option \"act\"", "declares none"}},
+      {"OptionInvalidValue",
+       opts,
+       "",
+       {{"act", "gelu"}},
+       F::Model,
+       "model.options.act",
+       {"invalid value \"gelu\"", "\"relu\", \"prelu\""}},
+      {"OptionDeclaredButUnused",
+       edited(opts, {{R"("call": "acts.$act")", R"("call": "acts.relu")"}}),
+       "",
+       {},
+       F::Model,
+       "model.options.act",
+       {"\"act\"", "not used"}},
+      {"OptionUnknownInCallPath",
+       edited(opts, {{R"("call": "acts.$act")", R"("call": "acts.$actt")"}}),
+       "",
+       {},
+       F::Model,
+       "model.forward[1].call",
+       {"unknown option \"$actt\"", "\"act\""}},
+      {"OptionDefaultNotAValue",
+       edited(opts, {{R"("default": "relu")", R"("default": "gelu")"}}),
+       "",
+       {},
+       F::Model,
+       "model.options.act.default",
+       {"\"gelu\"", "\"relu\", \"prelu\""}},
+      {"OptionUnknownKey",
+       edited(opts, {{R"("default": "relu")", R"("defualt": "relu")"}}),
+       "",
+       {},
+       F::Model,
+       "model.options.act.defualt",
+       {"unknown key \"defualt\"", "did you mean \"default\""}},
+      {"OptionSelectsMissingEntry",
+       edited(opts, {{R"(["relu", "prelu"])", R"(["relu", "prelu", "gelu"])"}}),
+       "",
+       {{"act", "gelu"}},
+       F::Model,
+       "model.forward[1].call",
+       {"no module \"gelu\"", "\"relu\", \"prelu\""}},
+
+      // --- Parameters and the weights file.
+      {"ParameterWithoutWeightsOrInit",
+       edited(base, {{R"("init": {"seed": 0},)", ""}}),
+       "",
+       {},
+       F::Model,
+       conv,
+       {"\"features.conv1.weight\"", "[4, 3, 3, 3]", "\"init\""}},
+      // Bug (these four): the location of a weights-file tensor error is
+      // `tensor "NAME"`, where docs/model-format.md documents the bare
+      // state_dict key (`features.conv1.weight: expected shape ...`), as
+      // SafetensorsFile::readFloat32 already uses. The enabled tests below
+      // check the same errors without the location.
+      {"DISABLED_WeightMissingFromFile",
+       withWeights,
+       safetensors(baseTensors({}, "classifier.bias")),
+       {},
+       F::Weights,
+       "classifier.bias",
+       {"missing", "[10]"}},
+      {"DISABLED_WeightWrongShape",
+       withWeights,
+       safetensors(baseTensors({{"features.conv1.weight", "F32", {4, 3, 2, 2}}})),
+       {},
+       F::Weights,
+       "features.conv1.weight",
+       {"[4, 3, 3, 3]", "[4, 3, 2, 2]"}},
+      {"DISABLED_WeightExtraUnitDim",
+       withWeights,
+       safetensors(baseTensors({{"classifier.bias", "F32", {1, 10}}})),
+       {},
+       F::Weights,
+       "classifier.bias",
+       {"expected shape [10]", "found [1, 10]"}},
+      {"DISABLED_WeightIntegerDtype",
+       withWeights,
+       safetensors(baseTensors({{"classifier.bias", "I32", {10}}})),
+       {},
+       F::Weights,
+       "classifier.bias",
+       {"floating-point", "I32"}},
+      {"WeightsFileMissing",
+       withWeights,
+       "",
+       {},
+       F::Weights,
+       "",
+       {"no such file"}},
+      {"SafetensorsShorterThanHeaderLength",
+       withWeights,
+       std::string("\x05\x00\x00", 3),
+       {},
+       F::Weights,
+       "",
+       {"3 bytes long", "8-byte header length"}},
+      {"SafetensorsHeaderLengthBeyondFile",
+       withWeights,
+       rawSafetensors("{}", "").replace(0, 1, "\xE8"),
+       {},
+       F::Weights,
+       "header length",
+       {"232 bytes", "only 2 bytes follow"}},
+      {"SafetensorsHeaderNotJson",
+       withWeights,
+       rawSafetensors(R"({"classifier.bias": {"dtype": "F32", )", ""),
+       {},
+       F::Weights,
+       "header",
+       {"not valid JSON"}},
+      {"SafetensorsTruncatedData",
+       withWeights,
+       baseWeights().substr(0, baseWeights().size() - 4),
+       {},
+       F::Weights,
+       "header.\"classifier.bias\".data_offsets",
+       {"beyond the end of the data section"}},
+      {"SafetensorsTrailingBytes",
+       withWeights,
+       baseWeights() + std::string(4, '\0'),
+       {},
+       F::Weights,
+       "data section",
+       {"belong to no tensor"}},
+      {"SafetensorsDuplicateTensor",
+       withWeights,
+       rawSafetensors(R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, )"
+                      R"("a": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}})",
+                      std::string(8, '\0')),
+       {},
+       F::Weights,
+       "header.a",
+       {"duplicate key \"a\""}},
+      {"SafetensorsUnknownDtype",
+       withWeights,
+       rawSafetensors(R"({"a": {"dtype": "F8", "shape": [1], "data_offsets": [0, 1]}})",
+                      std::string(1, '\0')),
+       {},
+       F::Weights,
+       "header.a.dtype",
+       {"\"F8\"", "F32"}},
+  };
+}
+
+INSTANTIATE_TEST_SUITE_P(Errors, ModelErrors, ::testing::ValuesIn(cases()),
+                         [](const ::testing::TestParamInfo<Case> &info) {
+                           return info.param.name;
+                         });
+
+// ---------------------------------------------------------------------------
+// Positive controls and the "init" rule.
+
+/// Loads `json` (and `weights`, if not empty) from a fresh directory; fails
+/// the test on any error.
+std::unique_ptr<kiln::Graph>
+loadOk(const std::string &json, const std::string &weights = "",
+       const std::map<std::string, std::string> &defines = {},
+       std::vector<std::string> *warnings = nullptr) {
+  TempDir dir;
+  Written w = writeCase(dir, json, weights);
+  kiln::LoadOptions options;
+  options.defines = defines;
+  try {
+    return kiln::loadModel(w.model, options, warnings);
+  } catch (const std::exception &e) {
+    ADD_FAILURE() << "the model does not load: " << e.what();
+  }
+  return nullptr;
+}
+
+/// The kiln::Error loading `json` (and `weights`) throws, with the paths of
+/// the files; fails the test if it throws nothing or something else.
+struct Failure {
+  bool thrown = false;
+  std::string file, location, message, what;
+  Written paths;
+};
+
+Failure loadFails(const std::string &json, const std::string &weights) {
+  TempDir dir;
+  Failure f;
+  f.paths = writeCase(dir, json, weights);
+  try {
+    kiln::loadModel(f.paths.model, {});
+    ADD_FAILURE() << "the model loaded without an error";
+  } catch (const kiln::Error &e) {
+    f = {true, e.file(), e.location(), e.message(), e.what(), f.paths};
+  } catch (const std::exception &e) {
+    ADD_FAILURE() << "threw " << typeid(e).name()
+                  << " instead of kiln::Error: " << e.what();
+  }
+  return f;
+}
+
+TEST(ErrorsModel, BaseModelsLoad) {
+  auto g = loadOk(kBase);
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->name, "tiny");
+  ASSERT_EQ(g->outputs.size(), 1u);
+  EXPECT_EQ(g->outputs[0].first, "y");
+  EXPECT_EQ(g->outputs[0].second->shape, (kiln::Shape{1, 10}));
+  EXPECT_EQ(g->weights.size(), 4u);
+
+  EXPECT_NE(loadOk(kOptions), nullptr);
+  EXPECT_NE(loadOk(kOptions, "", {{"act", "prelu"}}), nullptr);
+}
+
+TEST(ErrorsModel, EveryEditedModelDiffersFromTheBase) {
+  // Guards the table: a case whose text equals a valid base model would
+  // test nothing.
+  for (const Case &c : cases()) {
+    SCOPED_TRACE(c.name);
+    if (c.defines.empty() && c.weights.empty()) {
+      EXPECT_NE(c.json, kBase);
+      EXPECT_NE(c.json, kOptions);
+    }
+  }
+  EXPECT_GE(cases().size(), 35u);
+}
+
+TEST(ErrorsModel, FullWeightsFileLoadsWithoutInit) {
+  std::vector<std::string> warnings;
+  auto g = loadOk(edited(kBase, {kUseWeights}), baseWeights(), {}, &warnings);
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->weights.size(), 4u);
+  EXPECT_TRUE(warnings.empty());
+}
+
+TEST(ErrorsModel, UnusedTensorIsAWarningNotAnError) {
+  std::vector<Tensor> t = baseTensors();
+  t.push_back({"features.conv9.weight", "F32", {2}});
+  std::vector<std::string> warnings;
+  auto g = loadOk(edited(kBase, {kUseWeights}), safetensors(t), {}, &warnings);
+  ASSERT_TRUE(g);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("features.conv9.weight"), std::string::npos)
+      << warnings[0];
+}
+
+TEST(ErrorsModel, InitCoversEveryAbsentParameter) {
+  // No weights file at all.
+  auto g = loadOk(kBase);
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->weights.size(), 4u);
+  // A weights file that holds none of them.
+  auto withEmptyFile =
+      edited(kBase, {{R"("init": {"seed": 0},)",
+                      R"("init": {"seed": 0}, "weights": "weights.safetensors",)"}});
+  g = loadOk(withEmptyFile, rawSafetensors("{}", ""));
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->weights.size(), 4u);
+  // Some present, the others initialised.
+  g = loadOk(withEmptyFile, safetensors(baseTensors({}, "classifier.bias")));
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->weights.size(), 4u);
+}
+
+TEST(ErrorsModel, AbsentParameterWithoutInitIsNamed) {
+  // No weights file: the model JSON is at fault.
+  Failure f = loadFails(edited(kBase, {{R"("init": {"seed": 0},)", ""}}), "");
+  ASSERT_TRUE(f.thrown);
+  EXPECT_TRUE(samePath(f.file, f.paths.model)) << f.what;
+  EXPECT_NE(f.message.find("features.conv1.weight"), std::string::npos)
+      << f.what;
+  // An empty weights file: the safetensors file is at fault.
+  f = loadFails(edited(kBase, {kUseWeights}), rawSafetensors("{}", ""));
+  ASSERT_TRUE(f.thrown);
+  EXPECT_TRUE(samePath(f.file, f.paths.weights)) << f.what;
+  EXPECT_NE(f.what.find("features.conv1.weight"), std::string::npos) << f.what;
+  EXPECT_NE(f.message.find("[4, 3, 3, 3]"), std::string::npos) << f.what;
+  // One tensor missing from an otherwise complete file.
+  f = loadFails(edited(kBase, {kUseWeights}),
+                safetensors(baseTensors({}, "classifier.weight")));
+  ASSERT_TRUE(f.thrown);
+  EXPECT_TRUE(samePath(f.file, f.paths.weights)) << f.what;
+  EXPECT_NE(f.what.find("classifier.weight"), std::string::npos) << f.what;
+  EXPECT_NE(f.message.find("missing"), std::string::npos) << f.what;
+  EXPECT_NE(f.message.find("[10, 36]"), std::string::npos) << f.what;
+}
+
+TEST(ErrorsModel, WrongWeightShapeNamesTensorAndShapes) {
+  Failure f = loadFails(
+      edited(kBase, {kUseWeights}),
+      safetensors(baseTensors({{"features.conv1.weight", "F32", {4, 3, 2, 2}}})));
+  ASSERT_TRUE(f.thrown);
+  EXPECT_TRUE(samePath(f.file, f.paths.weights)) << f.what;
+  EXPECT_NE(f.what.find("features.conv1.weight"), std::string::npos) << f.what;
+  EXPECT_NE(f.message.find("[4, 3, 3, 3]"), std::string::npos) << f.what;
+  EXPECT_NE(f.message.find("[4, 3, 2, 2]"), std::string::npos) << f.what;
+
+  f = loadFails(edited(kBase, {kUseWeights}),
+                safetensors(baseTensors({{"classifier.bias", "F32", {1, 10}}})));
+  ASSERT_TRUE(f.thrown);
+  EXPECT_TRUE(samePath(f.file, f.paths.weights)) << f.what;
+  EXPECT_NE(f.what.find("classifier.bias"), std::string::npos) << f.what;
+  EXPECT_NE(f.message.find("[1, 10]"), std::string::npos) << f.what;
+}
+
+} // namespace
