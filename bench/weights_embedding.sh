@@ -189,7 +189,7 @@ for size in $sizes; do
     echo "  $mode: kiln compile ${flags[*]}"
     measure "kiln_${size}m_$mode" "$work" "$kiln" compile "$json" ${flags[@]+"${flags[@]}"} -o "$out"
     k_status=$m_status k_wall=$m_wall k_rss=$m_rss
-    c_status=skipped c_wall=? c_rss=?
+    c_status=skipped c_wall="?" c_rss="?"
     if [ "$k_status" = 0 ]; then
       echo "  $mode: $cxx -std=c++17 -O2 -c alexnet.cpp (timeout $timeout_s s)"
       measure "cxx_${size}m_$mode" "$out" "$cxx" -std=c++17 -O2 -c alexnet.cpp -o alexnet.o

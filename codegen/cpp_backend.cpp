@@ -236,7 +236,9 @@ GeneratedFiles generateCpp(const Graph &g, const CppOptions &o) {
              paramInit(kc.params) + ";");
       std::string call = "kiln_rt::" + kc.kernel + "(" + pn;
       for (int a : kernelArgs(*op, kc)) {
-        const Value *v = a >= 0 ? op->operand(size_t(a)) : op->result(size_t(-1 - a));
+        const Value *v = a == KernelCall::kNullArg ? nullptr
+                         : a >= 0 ? op->operand(size_t(a))
+                                  : op->result(size_t(-1 - a));
         call += ", " + (v ? ref(v) : std::string("nullptr"));
       }
       e.line(call + ");");

@@ -129,6 +129,10 @@ void BuildContext::ignoreParam(const std::string &name) const {
   builder.ignoreTensor(modulePath.empty() ? name : modulePath + "." + name);
 }
 
+Value *BuildContext::scalar(double v) const {
+  return builder.scalarConstant(v);
+}
+
 Op *BuildContext::emit(const char *opName, std::vector<Value *> operands,
                        AttrMap attrs, const std::string &suffix) const {
   return builder.graph().addOp(getOp(opName), std::move(operands),

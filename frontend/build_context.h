@@ -41,7 +41,7 @@ struct ArgSpec {
 
 /// A layer type (`Conv2d`) or a functional op (`flatten`).
 struct OpSpec {
-  const char *name;
+  std::string name;
   std::vector<ArgSpec> args;
   /// Spatial dims of Spatial / Padding arguments (0 if none).
   int spatial = 0;
@@ -114,6 +114,8 @@ struct BuildContext {
   /// Marks this module's tensor `name` in the weights file as known and
   /// ignored (a buffer such as BatchNorm's num_batches_tracked).
   void ignoreParam(const std::string &name) const;
+  /// A 0-d constant holding `v` (a number operand of an elementwise op).
+  Value *scalar(double v) const;
   /// Appends IR op `opName`, located at this layer.
   Op *emit(const char *opName, std::vector<Value *> operands, AttrMap attrs,
            const std::string &suffix = "") const;

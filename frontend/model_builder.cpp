@@ -303,7 +303,8 @@ std::vector<Value *> ModelBuilder::call(Module &m,
                       : "") +
                  " input(s), found " + std::to_string(inputs.size()));
     if (step && step->has("output_size") &&
-        std::string(spec.name).find("Transpose") == std::string::npos)
+        spec.name.find("Transpose") == std::string::npos &&
+        spec.name.find("Unpool") == std::string::npos)
       step->at("output_size")
           .error(std::string("output_size is taken only by ConvTranspose and "
                              "MaxUnpool layers, not by ") +
@@ -448,6 +449,11 @@ std::vector<Value *> ModelBuilder::runForward(Module &m,
   steps.error("forward has no \"return\" step");
 }
 
+Value *ModelBuilder::scalarConstant(double v) {
+  return graph_->addWeight(
+      "scalar", {}, std::make_shared<std::vector<float>>(1, float(v)));
+}
+
 Value *ModelBuilder::parameter(const std::string &name, const Shape &shape,
                                DefaultInit init, const JsonNode &where) {
   auto it = params_.find(name);
@@ -517,6 +523,12 @@ std::unique_ptr<Graph> ModelBuilder::build(std::vector<std::string> *warnings) {
                       "model declares " + std::to_string(inputs.size()));
     graph_->outputs.push_back({"y", call(root, inputs, root.node, nullptr).at(0)});
   }
+  for (const auto &[name, v] : graph_->outputs)
+    if (v->elemType != ElemType::F32)
+      throw Error(file_, "model.forward",
+                  "output \"" + name + "\" holds max-pooling indices; "
+                  "returning indices from the model is not supported (feed "
+                  "them to a MaxUnpool instead)");
   for (const auto &[k, o] : optionValues_)
     if (!o.used)
       throw Error(file_, "model.options." + k,

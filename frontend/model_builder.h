@@ -32,6 +32,9 @@ public:
   Value *parameter(const std::string &name, const Shape &shape,
                    DefaultInit init, const JsonNode &where);
 
+  /// A 0-d constant (a number operand).
+  Value *scalarConstant(double v);
+
   /// Marks a tensor of the weights file as known and unused (a buffer that
   /// Kiln ignores, such as `num_batches_tracked`).
   void ignoreTensor(const std::string &name) { used_.insert(name); }

@@ -90,6 +90,8 @@ Op *Graph::addOp(const OpDef &def, std::vector<Value *> operands,
     r->resultIndex = int(i);
     if (i < def.resultTypes.size())
       r->elemType = def.resultTypes[i];
+    else if (def.isView)
+      r->elemType = op->operands[0]->elemType;
     op->results.push_back(r);
   }
   ops.push_back(std::move(op));

@@ -54,8 +54,11 @@ struct KernelCall {
   std::string paramsType;
   KernelParam params;
   /// The pointer arguments after the params when not the default (all
-  /// operands, then all results): operand i is `i`, result j is `-1 - j`.
+  /// operands, then all results): operand i is `i`, result j is `-1 - j`,
+  /// kNullArg a null pointer.
   std::vector<int> args = {};
+
+  static constexpr int kNullArg = -1000000;
 };
 
 /// The pointer argument list of a kernel call, as operand and result
@@ -71,7 +74,8 @@ struct OpDef {
   int numResults = 1;
   /// Element type of each result (default: all f32).
   std::vector<ElemType> resultTypes = {};
-  /// The result is operand 0 with another shape, same bytes (no kernel).
+  /// The result is operand 0 with another shape, same bytes and element
+  /// type (no kernel).
   bool isView = false;
   /// Checks operand shapes and attribute values and returns the result
   /// shapes; an impossible op is reported with `op.error(...)`, naming the

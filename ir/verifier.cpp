@@ -29,7 +29,7 @@ static void checkOp(const Op &op, const std::unordered_set<const Value *> &defin
       fail("an absent optional operand is followed by a present one");
     if (v && !defined.count(v))
       fail("operand " + valueRef(v) + " is used before it is defined");
-    if (v && v->elemType != spec.type)
+    if (v && v->elemType != spec.type && !def.isView)
       fail("operand " + valueRef(v) + " must be " + elemTypeName(spec.type) +
            ", found " + elemTypeName(v->elemType));
   }
@@ -48,7 +48,9 @@ static void checkOp(const Op &op, const std::unordered_set<const Value *> &defin
     fail("expected " + std::to_string(def.numResults) + " results");
   std::vector<Shape> shapes = def.inferShapes(op);
   for (size_t i = 0; i < shapes.size(); ++i) {
-    ElemType t = i < def.resultTypes.size() ? def.resultTypes[i] : ElemType::F32;
+    ElemType t = i < def.resultTypes.size() ? def.resultTypes[i]
+                 : def.isView                ? op.operand(0)->elemType
+                                             : ElemType::F32;
     if (op.results[i]->elemType != t)
       fail("result " + std::to_string(i) + " must be " + elemTypeName(t));
     if (shapes[i] != op.results[i]->shape)

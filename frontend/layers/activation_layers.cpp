@@ -71,6 +71,23 @@ std::vector<Value *> buildPrelu(BuildContext &ctx) {
   return {ctx.emit("prelu", {x, w}, {})->result()};
 }
 
+std::vector<Value *> buildSoftmax(BuildContext &ctx) {
+  Value *x = ctx.input(0);
+  JsonNode dimNode = ctx.args.node("dim");
+  if (dimNode.isNull())
+    ctx.error("dim is required (PyTorch's implicit choice of dim is "
+              "deprecated and not supported)");
+  int64_t d = dimNode.asInt();
+  int64_t w = wrapDim(d, int64_t(x->shape.size()));
+  if (w < 0)
+    dimNode.error("dim " + std::to_string(d) +
+                  " is out of range for an input of shape " +
+                  shapeToString(x->shape));
+  bool log = ctx.spec.name == "LogSoftmax" || ctx.spec.name == "log_softmax";
+  return {ctx.emit(log ? "log_softmax" : "softmax", {x}, {{"dim", w}})
+              ->result()};
+}
+
 } // namespace
 
 void addActivationLayers(std::vector<OpSpec> &t) {
@@ -84,6 +101,9 @@ void addActivationLayers(std::vector<OpSpec> &t) {
                 {"upper", ArgKind::Float, "0.3333333333333333"},
                 {"inplace", ArgKind::Bool, "false"}},
                0, 1, 1, false, false, buildRrelu});
+  for (const char *n : {"Softmax", "LogSoftmax"})
+    t.push_back({n, {{"dim", ArgKind::Int, "null"}}, 0, 1, 1, false, false,
+                 buildSoftmax});
   t.push_back({"PReLU",
                {{"num_parameters", ArgKind::Int, "1"},
                 {"init", ArgKind::Float, "0.25"}},
@@ -91,6 +111,9 @@ void addActivationLayers(std::vector<OpSpec> &t) {
 }
 
 void addActivationFunctionals(std::vector<OpSpec> &t) {
+  for (const char *n : {"softmax", "log_softmax"})
+    t.push_back({n, {{"dim", ArgKind::Int, "null"}}, 0, 1, 1, false, false,
+                 buildSoftmax});
   for (const ActRow &r : rows()) {
     std::vector<ArgSpec> a = r.args;
     a.push_back({"inplace", ArgKind::Bool, "false"});

@@ -35,13 +35,22 @@ std::vector<Value *> buildBatchNorm(BuildContext &ctx) {
               std::string(ns == 1 ? "2-d or 3-d" : std::to_string(ns + 2) + "-d") +
               " input, found shape " + shapeToString(x->shape));
   layers::checkChannels(ctx, x, c, "num_features");
-  if (!ctx.args.boolean("track_running_stats"))
-    ctx.args.node("track_running_stats")
-        .error("track_running_stats=false (batch statistics) is not "
-               "supported yet");
   double eps = ctx.args.number("eps");
   if (!(eps > 0))
     ctx.args.node("eps").error("eps must be positive");
+  if (!ctx.args.boolean("track_running_stats")) {
+    // No running statistics: PyTorch normalises with the batch's own.
+    std::vector<Value *> operands = {x};
+    if (ctx.args.boolean("affine")) {
+      operands.push_back(ctx.param("weight", {c}, {1, 1}));
+      operands.push_back(ctx.param("bias", {c}, {0, 0}));
+    }
+    if (numElements(x->shape) / c < 2)
+      ctx.error("batch statistics need more than one value per channel, "
+                "found input shape " + shapeToString(x->shape));
+    return {ctx.emit("batch_norm_batch_stats", operands, {{"eps", eps}})
+                ->result()};
+  }
   std::vector<Value *> operands = {x, ctx.param("running_mean", {c}, {0, 0}),
                                    ctx.param("running_var", {c}, {1, 1})};
   if (ctx.args.boolean("affine")) {
@@ -50,6 +59,23 @@ std::vector<Value *> buildBatchNorm(BuildContext &ctx) {
   }
   ctx.ignoreParam("num_batches_tracked");
   return {ctx.emit("batch_norm", operands, {{"eps", eps}})->result()};
+}
+
+std::vector<Value *> buildLrn(BuildContext &ctx) {
+  Value *x = ctx.input(0);
+  if (x->shape.size() < 3)
+    ctx.error("expected an input of rank 3 or more, found shape " +
+              shapeToString(x->shape));
+  int64_t size = ctx.args.integer("size");
+  if (size < 1)
+    ctx.args.node("size").error("size must be >= 1, found " +
+                                std::to_string(size));
+  return {ctx.emit("local_response_norm", {x},
+                   {{"size", size},
+                    {"alpha", ctx.args.number("alpha")},
+                    {"beta", ctx.args.number("beta")},
+                    {"k", ctx.args.number("k")}})
+              ->result()};
 }
 
 std::vector<Value *> buildFlatten(BuildContext &ctx) {
@@ -87,16 +113,19 @@ void addBasicLayers(std::vector<OpSpec> &t) {
                {{"start_dim", ArgKind::Int, "1"}, {"end_dim", ArgKind::Int, "-1"}},
                0, 1, 1, false, false, buildFlatten});
   t.push_back({"Identity", {}, 0, 1, 1, false, true, buildIdentity});
+  t.push_back({"LocalResponseNorm",
+               {{"size", ArgKind::Int, nullptr},
+                {"alpha", ArgKind::Float, "0.0001"},
+                {"beta", ArgKind::Float, "0.75"},
+                {"k", ArgKind::Float, "1.0"}},
+               0, 1, 1, false, false, buildLrn});
   for (const char *d :
        {"Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout"})
     t.push_back({d,
                  {{"p", ArgKind::Float, "0.5"}, {"inplace", ArgKind::Bool, "false"}},
                  0, 1, 1, false, false, buildIdentity});
   for (const char *u :
-       {"MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "AdaptiveAvgPool1d",
-        "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d",
-        "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "Softmax", "LogSoftmax",
-        "LocalResponseNorm", "Upsample", "SiLU", "Hardswish", "Hardsigmoid",
+       {"Upsample", "SiLU", "Hardswish", "Hardsigmoid",
         "GELU", "Softplus", "LayerNorm", "GroupNorm"})
     t.push_back({u, {}, 0, 0, 8, true, true, buildUnsupported});
 }

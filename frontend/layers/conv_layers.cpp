@@ -1,6 +1,8 @@
 // Layer types Conv1d/2d/3d and ConvTranspose1d/2d/3d.
 #include "frontend/layers/layer_helpers.h"
 
+#include <algorithm>
+
 namespace kiln {
 namespace {
 
@@ -47,10 +49,6 @@ std::vector<Value *> buildConv(BuildContext &ctx) {
   checkPositive(ctx, "stride", 1);
   checkPositive(ctx, "dilation", 1);
   std::string mode = ctx.args.string("padding_mode");
-  if (mode != "zeros")
-    ctx.args.node("padding_mode")
-        .error("padding_mode \"" + mode +
-               "\" is not supported yet (only \"zeros\")");
   auto k = ctx.args.spatial("kernel_size"), s = ctx.args.spatial("stride"),
        d = ctx.args.spatial("dilation");
   std::vector<int64_t> pad(2 * size_t(ns), 0);
@@ -85,12 +83,23 @@ std::vector<Value *> buildConv(BuildContext &ctx) {
                 " or " + std::to_string(ns + 2) + ", found shape " +
                 shapeToString(x->shape));
     checkChannels(ctx, x, cin, "in_channels");
+    std::vector<int64_t> convPad = pad;
+    if (mode != "zeros") {
+      // PyTorch pads with F.pad(mode) first, then convolves unpadded.
+      if (std::any_of(pad.begin(), pad.end(), [](int64_t v) { return v; })) {
+        x = ctx.emit("pad", {x},
+                     {{"mode", mode}, {"pads", pad}, {"value", 0.0}}, ".pad")
+                ->result();
+        convPad.assign(pad.size(), 0);
+      }
+    }
     std::vector<Value *> operands = {x};
     for (Value *v : convParams(ctx, wshape, fanIn, cout))
       operands.push_back(v);
     return ctx
         .emit("conv", operands,
-              {{"stride", s}, {"padding", pad}, {"dilation", d}, {"groups", g}})
+              {{"stride", s}, {"padding", convPad}, {"dilation", d},
+               {"groups", g}})
         ->result();
   });
   return {y};

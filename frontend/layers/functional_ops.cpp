@@ -1,7 +1,10 @@
-// Functional ops of forward steps that reshape (flatten, view, reshape) or
-// do nothing at inference (dropout). Activations and pools are added by
+// Functional ops of forward steps: reshaping (flatten, view, reshape),
+// elementwise arithmetic with broadcasting (add, sub, mul, div), cat,
+// reductions (sum, mean), and dropout (the identity at inference). Activations and pools are added by
 // their families' files.
 #include "frontend/layers/layer_helpers.h"
+
+#include <algorithm>
 
 namespace kiln {
 namespace {
@@ -45,6 +48,65 @@ std::vector<Value *> buildIdentity(BuildContext &ctx) {
   return {ctx.input(0)};
 }
 
+/// add / sub / mul / div: two operands, tensors or numbers, broadcasting.
+std::vector<Value *> buildBinary(BuildContext &ctx) {
+  std::vector<Value *> v;
+  for (const Operand &o : ctx.inputs)
+    v.push_back(o.value ? o.value : ctx.scalar(o.scalar));
+  if (!ctx.inputs[0].value && !ctx.inputs[1].value)
+    ctx.error("at least one operand must be a tensor");
+  AttrMap attrs;
+  if (ctx.spec.name == "add" || ctx.spec.name == "sub")
+    attrs["alpha"] = ctx.args.number("alpha");
+  return {ctx.emit(ctx.spec.name.c_str(), v, attrs)->result()};
+}
+
+std::vector<Value *> buildCat(BuildContext &ctx) {
+  std::vector<Value *> v;
+  for (size_t i = 0; i < ctx.inputs.size(); ++i)
+    v.push_back(ctx.input(i));
+  int64_t d = ctx.args.integer("dim");
+  int64_t w = wrapDim(d, int64_t(v[0]->shape.size()));
+  if (w < 0 || v[0]->shape.empty())
+    ctx.args.node("dim").error("dim " + std::to_string(d) +
+                               " is out of range for an input of shape " +
+                               shapeToString(v[0]->shape));
+  if (v.size() == 1)
+    return {v[0]};
+  return {ctx.emit("cat", v, {{"dim", w}})->result()};
+}
+
+/// sum / mean over `dim` (an int, a list, or absent for all dims).
+std::vector<Value *> buildReduce(BuildContext &ctx) {
+  Value *x = ctx.input(0);
+  int64_t rank = int64_t(x->shape.size());
+  std::vector<int64_t> dims;
+  JsonNode dn = ctx.args.node("dim");
+  if (dn.isNull()) {
+    for (int64_t i = 0; i < rank; ++i)
+      dims.push_back(i);
+  } else {
+    std::vector<int64_t> given =
+        dn.isArray() ? dn.asIntList() : std::vector<int64_t>{dn.asInt()};
+    for (int64_t d : given) {
+      int64_t w = wrapDim(d, rank);
+      if (w < 0)
+        dn.error("dim " + std::to_string(d) +
+                 " is out of range for an input of shape " +
+                 shapeToString(x->shape));
+      if (std::find(dims.begin(), dims.end(), w) != dims.end())
+        dn.error("dim " + std::to_string(d) + " appears twice");
+      dims.push_back(w);
+    }
+    std::sort(dims.begin(), dims.end());
+  }
+  if (rank == 0)
+    dims.clear();
+  return {ctx.emit(ctx.spec.name.c_str(), {x},
+                   {{"dims", dims}, {"keepdim", ctx.args.boolean("keepdim")}})
+              ->result()};
+}
+
 } // namespace
 
 void addFunctionalOps(std::vector<OpSpec> &t) {
@@ -54,6 +116,18 @@ void addFunctionalOps(std::vector<OpSpec> &t) {
   for (const char *n : {"view", "reshape"})
     t.push_back({n, {{"shape", ArgKind::IntList, nullptr}}, 0, 1, 1, false,
                  false, buildView});
+  for (const char *n : {"add", "sub"})
+    t.push_back({n, {{"alpha", ArgKind::Float, "1"}}, 0, 2, 2, true, false,
+                 buildBinary});
+  for (const char *n : {"mul", "div"})
+    t.push_back({n, {}, 0, 2, 2, true, false, buildBinary});
+  t.push_back({"cat", {{"dim", ArgKind::Int, "0"}}, 0, 1, 1 << 16, false,
+               false, buildCat});
+  for (const char *n : {"sum", "mean"})
+    t.push_back({n,
+                 {{"dim", ArgKind::Any, "null"},
+                  {"keepdim", ArgKind::Bool, "false"}},
+                 0, 1, 1, false, false, buildReduce});
   t.push_back({"dropout",
                {{"p", ArgKind::Float, "0.5"},
                 {"training", ArgKind::Bool, "false"},

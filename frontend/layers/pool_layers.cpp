@@ -1,6 +1,9 @@
-// Layer types MaxPool1d/2d/3d and AvgPool1d/2d/3d (and the functional
-// max_poolNd / avg_poolNd, which take the same arguments).
+// Layer types MaxPool1d/2d/3d, AvgPool1d/2d/3d, MaxUnpool1d/2d/3d,
+// AdaptiveAvgPool1d/2d/3d and AdaptiveMaxPool1d/2d/3d, and their functional
+// forms (max_poolNd, avg_poolNd, adaptive_avg_poolNd, adaptive_max_poolNd).
 #include "frontend/layers/layer_helpers.h"
+
+#include <algorithm>
 
 namespace kiln {
 namespace {
@@ -13,16 +16,56 @@ std::vector<int64_t> strideOf(BuildContext &ctx) {
   return ctx.args.spatial("stride");
 }
 
+void checkAtLeast(BuildContext &ctx, const char *arg,
+                  const std::vector<int64_t> &v, int64_t min) {
+  for (int64_t x : v)
+    if (x < min)
+      ctx.args.node(arg).error(std::string(arg) + " entries must be >= " +
+                               std::to_string(min) + ", found " +
+                               ctx.args.node(arg).json().dump());
+}
+
+/// Checks the input rank of a pooling (batched or not) inside withBatch.
+void checkPoolInput(BuildContext &ctx, Value *x, int ns) {
+  if (int(x->shape.size()) != ns + 2)
+    ctx.error("expected an input of rank " + std::to_string(ns + 1) + " or " +
+              std::to_string(ns + 2) + ", found shape " +
+              shapeToString(x->shape));
+}
+
+/// Runs a one- or two-result op under withBatch (unbatched inputs).
+std::vector<Value *> pooled(BuildContext &ctx, Value *x, int ns,
+                            const char *op, const char *opIndices,
+                            bool indices, const AttrMap &attrs,
+                            std::vector<Value *> extra = {}) {
+  std::vector<Value *> results;
+  Value *y = layers::withBatch(ctx, x, ns, [&](Value *xb) {
+    checkPoolInput(ctx, xb, ns);
+    std::vector<Value *> operands = {xb};
+    for (Value *e : extra)
+      operands.push_back(xb->shape.size() == e->shape.size()
+                             ? e
+                             : layers::reshape(ctx, e, xb->shape, ".batched_indices"));
+    Op *o = ctx.emit(indices ? opIndices : op, operands, attrs);
+    results = o->results;
+    return o->result(0);
+  });
+  if (!indices)
+    return {y};
+  // Indices follow the same unbatching as the values.
+  Value *idx = results[1];
+  if (idx->shape.size() != y->shape.size())
+    idx = layers::reshape(ctx, idx, y->shape, ".indices");
+  return {y, idx};
+}
+
 std::vector<Value *> buildPool(BuildContext &ctx) {
   int ns = ctx.spec.spatial;
   bool max = std::string(ctx.spec.name).find("ax") != std::string::npos;
   auto k = ctx.args.spatial("kernel_size"), p = ctx.args.spatial("padding");
   auto s = strideOf(ctx);
-  for (const char *a : {"kernel_size", "stride"})
-    for (int64_t v : (std::string(a) == "stride" ? s : k))
-      if (v < 1)
-        ctx.args.node(a).error(std::string(a) + " entries must be >= 1, found " +
-                               ctx.args.node(a).json().dump());
+  checkAtLeast(ctx, "kernel_size", k, 1);
+  checkAtLeast(ctx, "stride", s, 1);
   for (int i = 0; i < ns; ++i)
     if (p[i] < 0 || p[i] > k[i] / 2)
       ctx.args.node("padding")
@@ -33,14 +76,11 @@ std::vector<Value *> buildPool(BuildContext &ctx) {
                    {"stride", s},
                    {"padding", p},
                    {"ceil_mode", ctx.args.boolean("ceil_mode")}};
+  bool indices = false;
   if (max) {
-    if (ctx.args.boolean("return_indices"))
-      ctx.args.node("return_indices")
-          .error("return_indices=true is not supported yet");
+    indices = ctx.args.boolean("return_indices");
     auto d = ctx.args.spatial("dilation");
-    for (int64_t v : d)
-      if (v < 1)
-        ctx.args.node("dilation").error("dilation entries must be >= 1");
+    checkAtLeast(ctx, "dilation", d, 1);
     attrs["dilation"] = d;
   } else {
     attrs["count_include_pad"] = ctx.args.boolean("count_include_pad");
@@ -54,14 +94,83 @@ std::vector<Value *> buildPool(BuildContext &ctx) {
     }
     attrs["divisor_override"] = div;
   }
-  Value *y = layers::withBatch(ctx, ctx.input(0), ns, [&](Value *x) {
-    if (int(x->shape.size()) != ns + 2)
-      ctx.error("expected an input of rank " + std::to_string(ns + 1) +
-                " or " + std::to_string(ns + 2) + ", found shape " +
-                shapeToString(x->shape));
-    return ctx.emit(max ? "max_pool" : "avg_pool", {x}, attrs)->result();
-  });
-  return {y};
+  return pooled(ctx, ctx.input(0), ns, max ? "max_pool" : "avg_pool",
+                "max_pool_indices", indices, attrs);
+}
+
+std::vector<Value *> buildUnpool(BuildContext &ctx) {
+  int ns = ctx.spec.spatial;
+  auto k = ctx.args.spatial("kernel_size"), p = ctx.args.spatial("padding");
+  auto s = strideOf(ctx);
+  checkAtLeast(ctx, "kernel_size", k, 1);
+  checkAtLeast(ctx, "stride", s, 1);
+  checkAtLeast(ctx, "padding", p, 0);
+  Value *x = ctx.input(0), *idx = ctx.input(1);
+  if (idx->elemType != ElemType::I32)
+    ctx.error("the second input must be the indices of a max pooling with "
+              "return_indices=true");
+  if (idx->shape != x->shape)
+    ctx.error("indices shape " + shapeToString(idx->shape) +
+              " does not match the input shape " + shapeToString(x->shape));
+  if (int(x->shape.size()) != ns + 1 && int(x->shape.size()) != ns + 2)
+    ctx.error("expected an input of rank " + std::to_string(ns + 1) + " or " +
+              std::to_string(ns + 2) + ", found shape " +
+              shapeToString(x->shape));
+  size_t off = x->shape.size() - size_t(ns);
+  std::vector<int64_t> out(static_cast<size_t>(ns), 0);
+  for (int i = 0; i < ns; ++i)
+    out[size_t(i)] = (x->shape[off + size_t(i)] - 1) * s[size_t(i)] -
+                     2 * p[size_t(i)] + k[size_t(i)];
+  if (ctx.step && ctx.step->has("output_size")) {
+    JsonNode os = ctx.step->at("output_size");
+    std::vector<int64_t> want = os.asIntList();
+    if (want.size() == x->shape.size())
+      want.erase(want.begin(), want.begin() + long(off));
+    if (want.size() != size_t(ns))
+      os.error("expected " + std::to_string(ns) + " spatial sizes or the full "
+               "shape, found " + os.describe());
+    // PyTorch's range for MaxUnpool: default - stride < size < default +
+    // stride (sizes below the default arise from ceil_mode pooling).
+    for (int i = 0; i < ns; ++i) {
+      int64_t lo = std::max<int64_t>(1, out[size_t(i)] - s[size_t(i)] + 1),
+              hi = out[size_t(i)] + s[size_t(i)] - 1;
+      if (want[size_t(i)] < lo || want[size_t(i)] > hi)
+        os.error("requested output size " + std::to_string(want[size_t(i)]) +
+                 " in spatial dim " + std::to_string(i) +
+                 " is outside the valid range [" + std::to_string(lo) + ", " +
+                 std::to_string(hi) + "] for input shape " +
+                 shapeToString(x->shape));
+    }
+    out = want;
+  }
+  for (int i = 0; i < ns; ++i)
+    if (out[size_t(i)] < 1)
+      ctx.error("output size " + shapeToString(out) + " has a dimension below 1");
+  return pooled(ctx, x, ns, "max_unpool", "max_unpool", false,
+                {{"output_size", out}}, {idx});
+}
+
+std::vector<Value *> buildAdaptive(BuildContext &ctx) {
+  int ns = ctx.spec.spatial;
+  bool max = std::string(ctx.spec.name).find("ax") != std::string::npos;
+  Value *x = ctx.input(0);
+  if (int(x->shape.size()) != ns + 1 && int(x->shape.size()) != ns + 2)
+    ctx.error("expected an input of rank " + std::to_string(ns + 1) + " or " +
+              std::to_string(ns + 2) + ", found shape " +
+              shapeToString(x->shape));
+  JsonNode os = ctx.args.node("output_size");
+  size_t off = x->shape.size() - size_t(ns);
+  std::vector<int64_t> out(static_cast<size_t>(ns), 0);
+  for (int i = 0; i < ns; ++i) {
+    JsonNode e = os.isArray() ? os[size_t(i)] : os;
+    out[size_t(i)] = e.isNull() ? x->shape[off + size_t(i)] : e.asInt();
+    if (out[size_t(i)] < 1)
+      e.error("output_size entries must be >= 1 (or null), found " +
+              e.describe());
+  }
+  bool indices = max && ctx.args.boolean("return_indices");
+  return pooled(ctx, x, ns, max ? "adaptive_max_pool" : "adaptive_avg_pool",
+                "adaptive_max_pool_indices", indices, {{"output_size", out}});
 }
 
 std::vector<ArgSpec> maxArgs() {
@@ -84,25 +193,49 @@ std::vector<ArgSpec> avgArgs(int n) {
   return a;
 }
 
+std::vector<ArgSpec> unpoolArgs() {
+  return {{"kernel_size", ArgKind::Spatial, nullptr},
+          {"stride", ArgKind::Spatial, "=kernel_size"},
+          {"padding", ArgKind::Spatial, "0"}};
+}
+
+std::vector<ArgSpec> adaptiveArgs(bool max) {
+  std::vector<ArgSpec> a = {{"output_size", ArgKind::Size, nullptr}};
+  if (max)
+    a.push_back({"return_indices", ArgKind::Bool, "false"});
+  return a;
+}
+
+const char *const kDims[] = {"1d", "2d", "3d"};
+
+/// Adds one family for 1d/2d/3d with names `prefix` + dims.
+void addFamily(std::vector<OpSpec> &t, const std::string &prefix,
+               const std::function<std::vector<ArgSpec>(int)> &args,
+               std::vector<Value *> (*build)(BuildContext &), int inputs = 1) {
+  for (int n = 1; n <= 3; ++n)
+    t.push_back({prefix + kDims[n - 1], args(n), n, inputs, inputs, false,
+                 false, build});
+}
+
 } // namespace
 
 void addPoolLayers(std::vector<OpSpec> &t) {
-  const char *maxL[] = {"MaxPool1d", "MaxPool2d", "MaxPool3d"};
-  const char *avgL[] = {"AvgPool1d", "AvgPool2d", "AvgPool3d"};
-  for (int n = 1; n <= 3; ++n) {
-    t.push_back({maxL[n - 1], maxArgs(), n, 1, 1, false, false, buildPool});
-    t.push_back({avgL[n - 1], avgArgs(n), n, 1, 1, false, false, buildPool});
-  }
+  addFamily(t, "MaxPool", [](int) { return maxArgs(); }, buildPool);
+  addFamily(t, "AvgPool", avgArgs, buildPool);
+  addFamily(t, "MaxUnpool", [](int) { return unpoolArgs(); }, buildUnpool, 2);
+  addFamily(t, "AdaptiveAvgPool", [](int) { return adaptiveArgs(false); },
+            buildAdaptive);
+  addFamily(t, "AdaptiveMaxPool", [](int) { return adaptiveArgs(true); },
+            buildAdaptive);
 }
 
-/// The functional forms share the layers' builders.
 void addPoolFunctionals(std::vector<OpSpec> &t) {
-  const char *maxF[] = {"max_pool1d", "max_pool2d", "max_pool3d"};
-  const char *avgF[] = {"avg_pool1d", "avg_pool2d", "avg_pool3d"};
-  for (int n = 1; n <= 3; ++n) {
-    t.push_back({maxF[n - 1], maxArgs(), n, 1, 1, false, false, buildPool});
-    t.push_back({avgF[n - 1], avgArgs(n), n, 1, 1, false, false, buildPool});
-  }
+  addFamily(t, "max_pool", [](int) { return maxArgs(); }, buildPool);
+  addFamily(t, "avg_pool", avgArgs, buildPool);
+  addFamily(t, "adaptive_avg_pool", [](int) { return adaptiveArgs(false); },
+            buildAdaptive);
+  addFamily(t, "adaptive_max_pool", [](int) { return adaptiveArgs(true); },
+            buildAdaptive);
 }
 
 } // namespace kiln

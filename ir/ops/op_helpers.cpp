@@ -3,6 +3,8 @@
 
 #include "support/error.h"
 
+#include <cstring>
+
 namespace kiln::ops {
 
 const Shape &operandShape(const Op &op, size_t i, int rank) {
@@ -72,6 +74,17 @@ KernelParam slotParam(const char *name, const std::vector<int64_t> &v,
                       int64_t fill) {
   auto s = slots(v, fill);
   return KernelParam::array(name, {s.begin(), s.end()});
+}
+
+void storeIndex(float *slot, int64_t index) {
+  int32_t v = int32_t(index);
+  std::memcpy(slot, &v, 4);
+}
+
+int64_t loadIndex(const float *slot) {
+  int32_t v;
+  std::memcpy(&v, slot, 4);
+  return v;
 }
 
 KernelParam noEpilogue() {

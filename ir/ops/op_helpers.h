@@ -5,6 +5,8 @@
 
 #include "ir/op_def.h"
 
+#include <algorithm>
+
 #include <array>
 #include <string>
 
@@ -41,6 +43,11 @@ void checkInts(const Op &op, const char *attr, size_t n, int64_t min);
 /// A KernelParam for a three-slot spatial array.
 KernelParam slotParam(const char *name, const std::vector<int64_t> &v,
                       int64_t fill);
+
+/// Stores an int32 index in a float-sized slot of the interpreter's
+/// storage (bit copy), and reads it back.
+void storeIndex(float *slot, int64_t index);
+int64_t loadIndex(const float *slot);
 
 /// The epilogue struct for "no activation".
 KernelParam noEpilogue();

@@ -1,4 +1,5 @@
-// Ops `max_pool` and `avg_pool`: N-d pooling (1 to 3 spatial dims) with
+// Ops `max_pool`, `max_pool_indices` (also the int32 flat offset of each
+// maximum in its input plane) and `avg_pool`: N-d pooling (1 to 3 spatial dims) with
 // PyTorch's output size rules (ceil_mode, last window in the padding).
 //   operands: input [N, C, S...]
 //   attrs (both): kernel, stride, padding (symmetric), ceil_mode
@@ -12,6 +13,7 @@ namespace kiln::ops {
 namespace {
 
 bool isMax(const Op &op) { return op.attrs.count("dilation") != 0; }
+bool withIndices(const Op &op) { return op.results.size() > 1; }
 
 std::vector<int64_t> dilationOf(const Op &op) {
   return isMax(op) ? op.getInts("dilation")
@@ -35,6 +37,9 @@ std::vector<Shape> inferPool(const Op &op) {
              &p = op.getInts("padding");
   auto d = dilationOf(op);
   Shape out = {x[0], x[1]};
+  if (op.def->numResults > 1 && numElements({x.begin() + 2, x.end()}) > kMaxElements)
+    op.error("input planes of " + shapeToString({x.begin() + 2, x.end()}) +
+             " are too large for int32 indices");
   for (size_t i = 0; i < ns; ++i) {
     if (p[i] > k[i] / 2)
       op.error("padding " + std::to_string(p[i]) + " in spatial dim " +
@@ -43,6 +48,8 @@ std::vector<Shape> inferPool(const Op &op) {
     out.push_back(poolOutSize(op, i, x[2 + i], k[i], s[i], p[i], d[i],
                               op.getBool("ceil_mode")));
   }
+  if (op.def->numResults > 1)
+    return {out, out};
   return {out};
 }
 
@@ -76,6 +83,7 @@ void evalPool(const Op &op, const std::vector<const float *> &in,
                        o % g.out[2]};
       double acc = max ? -std::numeric_limits<double>::infinity() : 0.0;
       bool nan = false;
+      int64_t best = -1, first = -1; // flat input offsets (max)
       int64_t inside = 1, padded = 1;
       for (int dim = 0; dim < 3; ++dim) {
         int64_t lo = oi[dim] * g.s[dim] - g.p[dim];
@@ -92,13 +100,21 @@ void evalPool(const Op &op, const std::vector<const float *> &in,
             if (id < 0 || id >= g.in[0] || ih < 0 || ih >= g.in[1] || iw < 0 ||
                 iw >= g.in[2])
               continue;
-            double v = in[0][c * inPlane + (id * g.in[1] + ih) * g.in[2] + iw];
+            int64_t at = (id * g.in[1] + ih) * g.in[2] + iw;
+            double v = in[0][c * inPlane + at];
+            if (first < 0)
+              first = at;
+            // PyTorch keeps the first maximum, or the last NaN.
+            if (max && (v > acc || std::isnan(v)) && !(nan && !std::isnan(v)))
+              best = at;
             nan |= std::isnan(v);
             acc = max ? std::max(acc, v) : acc + v;
           }
       if (!max)
         acc /= double(divisor ? divisor : includePad ? padded : inside);
       out[0][c * outPlane + o] = nan ? NAN : float(acc);
+      if (out.size() > 1)
+        storeIndex(out[1] + c * outPlane + o, best >= 0 ? best : first);
     }
 }
 
@@ -108,6 +124,9 @@ std::vector<KernelCall> lowerPool(const Op &op) {
   auto arr = [](const char *n, const std::array<int64_t, 3> &a) {
     return KernelParam::array(n, {a.begin(), a.end()});
   };
+  std::vector<int> args = {0, -1};
+  if (max)
+    args.push_back(withIndices(op) ? -2 : KernelCall::kNullArg);
   return {KernelCall{max ? "max_pool" : "avg_pool",
           "PoolParams",
           KernelParam::group(
@@ -117,7 +136,8 @@ std::vector<KernelCall> lowerPool(const Op &op) {
                    KernelParam::integer("count_include_pad",
                                         !max && op.getBool("count_include_pad")),
                    KernelParam::integer(
-                       "divisor", max ? 0 : op.getInt("divisor_override"))})}};
+                       "divisor", max ? 0 : op.getInt("divisor_override"))}),
+      args}};
 }
 
 int64_t macsPool(const Op &op) {
@@ -135,6 +155,22 @@ extern const OpDef kMaxPoolOp = {
      {"kernel", AttrKind::Ints},
      {"padding", AttrKind::Ints},
      {"stride", AttrKind::Ints}},
+    .inferShapes = inferPool,
+    .evaluate = evalPool,
+    .lower = lowerPool,
+    .macs = macsPool,
+};
+
+extern const OpDef kMaxPoolIndicesOp = {
+    .name = "max_pool_indices",
+    .operands = {{"input"}},
+    .attrs = {{"ceil_mode", AttrKind::Bool},
+              {"dilation", AttrKind::Ints},
+              {"kernel", AttrKind::Ints},
+              {"padding", AttrKind::Ints},
+              {"stride", AttrKind::Ints}},
+    .numResults = 2,
+    .resultTypes = {ElemType::F32, ElemType::I32},
     .inferShapes = inferPool,
     .evaluate = evalPool,
     .lower = lowerPool,

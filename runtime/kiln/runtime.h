@@ -3,9 +3,14 @@
 // C++ backend (included by generated code) and the LLVM backend.
 #pragma once
 
+#include "kernels/adaptive_pool.h"
+#include "kernels/broadcast.h"
 #include "kernels/common.h"
 #include "kernels/conv.h"
 #include "kernels/conv_transpose.h"
 #include "kernels/elementwise.h"
 #include "kernels/linear.h"
+#include "kernels/normalize.h"
+#include "kernels/pad.h"
 #include "kernels/pool.h"
+#include "kernels/unpool.h"

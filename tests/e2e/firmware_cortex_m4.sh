@@ -104,8 +104,9 @@ header_const() { # header_const HEADER NAME -> the value of `constexpr ... NAME 
 out=$work/out
 "$kiln" compile "$model" ${kiln_flags[@]+"${kiln_flags[@]}"} -o "$out"
 if [ -z "$name" ]; then
-  name=$(cd "$out" && ls *.h | head -n 1)
-  name=${name%.h}
+  for h in "$out"/*.h; do
+    name=$(basename "$h" .h)
+  done
 fi
 [ -f "$out/$name.h" ] && [ -f "$out/$name.cpp" ] ||
   fail "kiln compile wrote no $name.h / $name.cpp in $out"
@@ -141,11 +142,11 @@ main=$work/main.cpp
   echo "alignas(64) static unsigned char arena[$name::kArenaBytes ? $name::kArenaBytes : 1];"
   args=
   for ((i = 0; i < num_inputs; ++i)); do
-    echo "static float input$i[$name::kInput${i}Elements];"
+    echo "static float input${i}[$name::kInput${i}Elements];"
     args+="input$i, "
   done
   for ((i = 0; i < num_outputs; ++i)); do
-    echo "static float output$i[$name::kOutput${i}Elements];"
+    echo "static float output${i}[$name::kOutput${i}Elements];"
     args+="output$i, "
   done
   echo

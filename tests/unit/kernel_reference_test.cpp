@@ -74,7 +74,8 @@ std::vector<float> runKernel(const Op &op, const std::vector<const float *> &in)
     kiln_rt::conv_transpose(paramsOf<kiln_rt::ConvParams>(kc), arg(0), arg(1),
                             arg(2), y.data());
   else if (kc.kernel == "max_pool")
-    kiln_rt::max_pool(paramsOf<kiln_rt::PoolParams>(kc), arg(0), y.data());
+    kiln_rt::max_pool(paramsOf<kiln_rt::PoolParams>(kc), arg(0), y.data(),
+                      nullptr);
   else if (kc.kernel == "avg_pool")
     kiln_rt::avg_pool(paramsOf<kiln_rt::PoolParams>(kc), arg(0), y.data());
   else if (kc.kernel == "linear")

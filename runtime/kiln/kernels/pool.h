@@ -5,6 +5,8 @@
 
 #include "common.h"
 
+#include <stdint.h>
+
 namespace kiln_rt {
 
 /// Shapes and hyper-parameters of a pooling; `planes` = batch * channels.
@@ -17,8 +19,11 @@ struct PoolParams {
 };
 static_assert(sizeof(PoolParams) == 4 * 21, "parameter structs hold 4-byte fields only");
 
-/// Max pooling; a NaN in a window propagates, as in PyTorch.
-inline void max_pool(const PoolParams &p, const float *x, float *y) {
+/// Max pooling; a NaN in a window propagates, as in PyTorch. `indices`
+/// (optional) receives the flat offset of each maximum within its input
+/// plane (the first maximum, or the last NaN, as PyTorch picks it).
+inline void max_pool(const PoolParams &p, const float *x, float *y,
+                     int32_t *indices) {
   const index_t in_plane = index_t(p.in[0]) * p.in[1] * p.in[2];
   const index_t out_plane = index_t(p.out[0]) * p.out[1] * p.out[2];
   for (int c = 0; c < p.planes; ++c) {
@@ -28,6 +33,7 @@ inline void max_pool(const PoolParams &p, const float *x, float *y) {
       for (int oh = 0; oh < p.out[1]; ++oh)
         for (int ow = 0; ow < p.out[2]; ++ow) {
           float m = -INFINITY;
+          index_t best = -1, first = -1;
           for (int kd = 0; kd < p.k[0]; ++kd) {
             const int id = od * p.stride[0] - p.pad[0] + kd * p.dil[0];
             if (id < 0 || id >= p.in[0])
@@ -42,12 +48,20 @@ inline void max_pool(const PoolParams &p, const float *x, float *y) {
                 if (iw < 0 || iw >= p.in[2])
                   continue;
                 const float v = xr[iw];
-                if (v > m || v != v)
+                const index_t at = (index_t(id) * p.in[1] + ih) * p.in[2] + iw;
+                if (first < 0)
+                  first = at;
+                if (v > m || v != v) {
                   m = v;
+                  best = at;
+                }
               }
             }
           }
-          yp[(index_t(od) * p.out[1] + oh) * p.out[2] + ow] = m;
+          const index_t o = (index_t(od) * p.out[1] + oh) * p.out[2] + ow;
+          yp[o] = m;
+          if (indices)
+            indices[c * out_plane + o] = int32_t(best >= 0 ? best : first);
         }
   }
 }
