@@ -6,12 +6,30 @@
 #include "support/error.h"
 #include "support/strings.h"
 
+#include <cmath>
+
 namespace kiln {
+
+/// Integer arguments (sizes, strides, ...) must fit the runtime's int32.
+static void checkRange(const JsonNode &v) {
+  auto one = [](const JsonNode &e) {
+    if (e.json().is_number() && std::fabs(e.asNumber()) > 2147483647.0)
+      e.error("expected an integer of magnitude below 2^31, found " +
+              e.describe());
+  };
+  if (v.isArray())
+    for (size_t i = 0; i < v.size(); ++i)
+      one(v[i]);
+  else
+    one(v);
+}
 
 static void validate(const ArgSpec &a, const JsonNode &v, int spatial,
                      bool nullable) {
   if (v.isNull() && nullable)
     return;
+  if (a.kind != ArgKind::Float && a.kind != ArgKind::Any)
+    checkRange(v);
   switch (a.kind) {
   case ArgKind::Int:
     v.asInt();

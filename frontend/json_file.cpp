@@ -3,6 +3,7 @@
 
 #include "support/error.h"
 
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -49,6 +50,34 @@ std::string lineColumn(const std::string &text, size_t byte) {
   return "line " + std::to_string(line) + ", column " + std::to_string(col);
 }
 
+/// nlohmann's DOM builder with duplicate-key callback, remembering where
+/// the offending token starts when the parser reports an error (a number
+/// out of range included).
+struct ErrorPositionSax
+    : nlohmann::detail::json_sax_dom_callback_parser<Json> {
+  using Base = nlohmann::detail::json_sax_dom_callback_parser<Json>;
+  ErrorPositionSax(Json &result, Json::parser_callback_t cb)
+      : Base(result, std::move(cb), true) {}
+  size_t tokenStart = 0;
+  template <class Exception>
+  bool parse_error(std::size_t position, const std::string &lastToken,
+                   const Exception &ex) {
+    // Point at the last character read, or at the start of a complete
+    // string or number literal that is itself the problem.
+    tokenStart = position > 0 ? position - 1 : 0;
+    bool string = lastToken.size() >= 2 && lastToken.front() == '"' &&
+                  lastToken.back() == '"' &&
+                  lastToken.find('"', 1) == lastToken.size() - 1;
+    bool number = !lastToken.empty() &&
+                  lastToken.find_first_not_of("0123456789+-.eE") ==
+                      std::string::npos;
+    bool atEnd = std::string(ex.what()).find("end of input") != std::string::npos;
+    if ((string || number) && !atEnd && position >= lastToken.size())
+      tokenStart = position - lastToken.size();
+    return Base::parse_error(position, lastToken, ex);
+  }
+};
+
 } // namespace
 
 Json parseJsonText(const std::string &text, const std::string &file) {
@@ -72,7 +101,7 @@ Json parseJsonText(const std::string &text, const std::string &file) {
       f.key = k;
       if (!f.keys.insert(k).second) {
         std::string p = pathOf(frames);
-        throw Error(file, p.empty() ? "(top level)" : p,
+        throw Error(file, p.empty() ? k : p + "." + k,
                     "duplicate key \"" + k + "\"");
       }
       break;
@@ -88,20 +117,30 @@ Json parseJsonText(const std::string &text, const std::string &file) {
     }
     return true;
   };
+  size_t nul = text.find('\0');
+  if (nul != std::string::npos)
+    throw Error(file, lineColumn(text, nul), "invalid JSON: a NUL byte");
+  Json result;
+  ErrorPositionSax sax(result, callback);
   try {
-    return Json::parse(text, callback);
-  } catch (const Json::parse_error &e) {
+    Json::sax_parse(text, &sax);
+  } catch (const Json::exception &e) {
     std::string what = e.what();
     // Keep nlohmann's explanation, drop its own position prefix.
-    size_t colon = what.find(": ", what.find("parse error"));
+    size_t colon = what.find(": ", what.find("error"));
     std::string detail =
         colon == std::string::npos ? what : what.substr(colon + 2);
-    throw Error(file, lineColumn(text, e.byte ? e.byte - 1 : 0),
-                "invalid JSON: " + detail);
+    if (detail.rfind("[json.exception", 0) == 0 && detail.find("] ") != std::string::npos)
+      detail = detail.substr(detail.find("] ") + 2);
+    throw Error(file, lineColumn(text, sax.tokenStart), "invalid JSON: " + detail);
   }
+  return result;
 }
 
 Json readJsonFile(const std::string &path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw Error(path, "", "expected a JSON file, found a directory");
   std::ifstream in(path, std::ios::binary);
   if (!in)
     throw Error(path, "", "cannot open the file");

@@ -426,6 +426,7 @@ std::vector<Value *> ModelBuilder::runForward(Module &m,
                        prefixed(outName)};
       results = spec->build(ctx);
     } else {
+      step.checkKeys({"out", "call", "op", "in", "return", "output_size"});
       step.error("a step needs \"call\", \"op\" or \"return\"");
     }
     // Bind results.
@@ -459,15 +460,18 @@ Value *ModelBuilder::parameter(const std::string &name, const Shape &shape,
   auto it = params_.find(name);
   if (it != params_.end())
     return it->second;
+  if (numElements(shape) > kMaxElements)
+    where.error("parameter \"" + name + "\" of shape " + shapeToString(shape) +
+                " has more than 2^31 - 1 elements");
   std::shared_ptr<std::vector<float>> data;
   const TensorInfo *t = weights_ ? weights_->find(name) : nullptr;
   if (t) {
     if (t->shape != shape)
-      throw Error(weights_->path(), "tensor \"" + name + "\"",
+      throw Error(weights_->path(), name,
                   "expected shape " + shapeToString(shape) + " for " +
                       where.path() + ", found " + shapeToString(t->shape));
     if (!weights_->isFloating(*t))
-      throw Error(weights_->path(), "tensor \"" + name + "\"",
+      throw Error(weights_->path(), name,
                   "expected a floating-point tensor, found dtype " +
                       std::string(dtypeName(t->dtype)));
     data = std::make_shared<std::vector<float>>(weights_->readFloat32(*t));
@@ -478,7 +482,7 @@ Value *ModelBuilder::parameter(const std::string &name, const Shape &shape,
     for (float &v : *data)
       v = float(init.low + (init.high - init.low) * rng.uniform());
   } else if (weights_) {
-    throw Error(weights_->path(), "tensor \"" + name + "\"",
+    throw Error(weights_->path(), name,
                 "missing (expected shape " + shapeToString(shape) + " for " +
                     where.path() +
                     "); add \"init\" to the model to initialise missing "

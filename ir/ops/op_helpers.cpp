@@ -32,7 +32,8 @@ int64_t convOutSize(const Op &op, size_t dim, int64_t in, int64_t kernel,
   int64_t span = dilation * (kernel - 1) + 1;
   int64_t padded = in + padBegin + padEnd;
   if (padded < span)
-    op.error("spatial dim " + std::to_string(dim) + ": input size " +
+    op.error("input shape " + shapeToString(op.operand(0)->shape) +
+             ", spatial dim " + std::to_string(dim) + ": input size " +
              std::to_string(in) + " with padding " + std::to_string(padBegin) +
              "+" + std::to_string(padEnd) + " is smaller than the kernel span " +
              std::to_string(span) + " (kernel " + std::to_string(kernel) +
@@ -52,7 +53,8 @@ int64_t poolOutSize(const Op &op, size_t dim, int64_t in, int64_t kernel,
   if (ceilMode && (out - 1) * stride >= in + pad)
     --out;
   if (out < 1)
-    op.error("spatial dim " + std::to_string(dim) + ": input size " +
+    op.error("input shape " + shapeToString(op.operand(0)->shape) +
+             ", spatial dim " + std::to_string(dim) + ": input size " +
              std::to_string(in) + " with padding " + std::to_string(pad) +
              " is smaller than the kernel span " + std::to_string(span) +
              ": the output size would be " + std::to_string(out));
@@ -64,6 +66,10 @@ void checkInts(const Op &op, const char *attr, size_t n, int64_t min) {
   if (v.size() != n)
     op.error(std::string(attr) + " must have " + std::to_string(n) +
              " entries, found " + shapeToString(v));
+  for (int64_t x : v)
+    if (x > kMaxElements)
+      op.error(std::string(attr) + " entries must be below 2^31, found " +
+               shapeToString(v));
   for (int64_t x : v)
     if (x < min)
       op.error(std::string(attr) + " entries must be >= " +

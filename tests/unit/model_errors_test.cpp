@@ -2,8 +2,7 @@
 // thing broken, must make kiln::loadModel throw a kiln::Error that names the
 // right file (the model JSON or the safetensors file), the exact JSON path,
 // and what was expected and found. Never a crash, never another exception
-// type. Cases named DISABLED_* assert the right behaviour where Kiln does not
-// give it yet (see each case's comment).
+// type.
 #include "frontend/model_loader.h"
 
 #include "support/error.h"
@@ -202,7 +201,7 @@ void writeFile(const fs::path &p, const std::string &bytes) {
 enum class File { Model, Weights };
 
 struct Case {
-  /// Test name; `DISABLED_` marks a known Kiln bug (see the report).
+  /// Test name.
   std::string name;
   /// The model JSON text.
   std::string json;
@@ -306,29 +305,27 @@ std::vector<Case> cases() {
        F::Model,
        "line 4, column 61",
        {"invalid JSON", "literal"}},
-      // Bug: for a token of several characters (here the key "name" after
-      // a missing comma), the column is that of the token's last character
-      // (column 8), not of its start (column 3).
-      {"DISABLED_InvalidJsonMissingCommaPointsAtTokenStart",
+      // For a token of several characters (here the key "name" after a
+      // missing comma), the column is that of the token's start.
+      {"InvalidJsonMissingCommaPointsAtTokenStart",
        "{\n  \"kiln\": 1\n  \"name\": \"tiny\"\n}\n",
        "",
        {},
        F::Model,
        "line 3, column 3",
        {"invalid JSON"}},
-      // Bug (crash): a number out of double's range makes nlohmann throw
-      // json::out_of_range (406), which parseJsonText does not catch; the
-      // driver dies in std::terminate.
-      {"DISABLED_InvalidJsonNumberOverflow",
+      // A number out of double's range (nlohmann's out_of_range 406) is an
+      // invalid-JSON error at the number's start, not a crash.
+      {"InvalidJsonNumberOverflow",
        "{\n  \"kiln\": 1e400\n}\n",
        "",
        {},
        F::Model,
        "line 2, column 11",
        {"invalid JSON", "1e400"}},
-      // Bug: nlohmann's lexer takes a NUL byte for the end of the input, so
-      // whatever follows it is ignored and this file loads.
-      {"DISABLED_InvalidJsonNulByte",
+      // A NUL byte is refused (nlohmann's lexer would take it for the end of
+      // the input and ignore what follows).
+      {"InvalidJsonNulByte",
        base + std::string("\0 trailing garbage", 18),
        "",
        {},
@@ -356,10 +353,9 @@ std::vector<Case> cases() {
        F::Model,
        "(top level)",
        {"expected an object", "list"}},
-      // Bug: a duplicate key is located at the enclosing object ("(top
-      // level)", "...layers[0]"), not at the key itself, unlike unknown keys
-      // and the safetensors reader's duplicates.
-      {"DISABLED_DuplicateTopLevelKey",
+      // A duplicate key is located at the key itself, like unknown keys and
+      // the safetensors reader's duplicates.
+      {"DuplicateTopLevelKey",
        edited(base,
               {{R"("name": "tiny",)", R"("name": "tiny", "name": "tiny2",)"}}),
        "",
@@ -367,7 +363,7 @@ std::vector<Case> cases() {
        F::Model,
        "name",
        {"duplicate key \"name\""}},
-      {"DISABLED_DuplicateLayerKey",
+      {"DuplicateLayerKey",
        edited(base, {{R"("kernel_size": 3})",
                       R"("kernel_size": 3, "kernel_size": 5})"}}),
        "",
@@ -566,9 +562,8 @@ std::vector<Case> cases() {
        F::Model,
        conv,
        {"below 1", "input size 8", "kernel span 9"}},
-      // Bug: the spec and docs say a shape error names the input shape the
-      // module received; the message gives only "input size 8".
-      {"DISABLED_ConvOutputBelowOneNamesInputShape",
+      // A shape error names the input shape the module received.
+      {"ConvOutputBelowOneNamesInputShape",
        edited(base, {{R"("kernel_size": 3})", R"("kernel_size": 9})"}}),
        "",
        {},
@@ -640,28 +635,26 @@ std::vector<Case> cases() {
        F::Model,
        "model.forward[1].shape",
        {"only one dimension may be -1"}},
-      // Bug: int64 overflow in the pooling geometry (dilation * (kernel - 1))
-      // makes this impossible pool give a 1x1 output, and the model loads.
-      {"DISABLED_PoolKernelSpanOverflow",
+      // Sizes beyond int32 are refused at the argument, before any
+      // arithmetic on them can overflow.
+      {"PoolKernelSizeOutOfRange",
        edited(base, {{R"("kernel_size": 2})",
                       R"("kernel_size": 4611686018427387904, "dilation": 4})"},
                      {R"("in_features": 36)", R"("in_features": 4)"}}),
        "",
        {},
        F::Model,
-       pool,
-       {"kernel"}},
-      // Bug: a parameter over the 2^31 - 1 element limit is allocated before
-      // any check: std::length_error escapes (the driver aborts), or with a
-      // smaller excess the allocation itself runs out of memory.
-      {"DISABLED_ParameterOverElementLimit",
-       edited(base, {{R"("out_features": 10)",
-                      R"("out_features": 4611686018427387904)"}}),
+       pool + ".kernel_size",
+       {"2^31", "4611686018427387904"}},
+      // A parameter over the 2^31 - 1 element limit is refused before
+      // anything is allocated.
+      {"ParameterOverElementLimit",
+       edited(base, {{R"("out_features": 10)", R"("out_features": 2000000000)"}}),
        "",
        {},
        F::Model,
        "model.modules.classifier",
-       {"elements"}},
+       {"elements", "2^31 - 1"}},
 
       // --- Forward steps.
       {"UndefinedValue",
@@ -708,9 +701,8 @@ std::vector<Case> cases() {
        F::Model,
        "model.forward[0].inn",
        {"unknown key \"inn\"", "did you mean \"in\""}},
-      // Bug: a misspelt "op" gives 'a step needs "call", "op" or "return"'
-      // at the step instead of naming the unknown key and the nearest one.
-      {"DISABLED_MisspeltOpKey",
+      // A misspelt "op" is named as an unknown key with the nearest one.
+      {"MisspeltOpKey",
        edited(base, {{R"("op": "flatten")", R"("opp": "flatten")"}}),
        "",
        {},
@@ -835,19 +827,17 @@ std::vector<Case> cases() {
        F::Model,
        conv,
        {"\"features.conv1.weight\"", "[4, 3, 3, 3]", "\"init\""}},
-      // Bug (these four): the location of a weights-file tensor error is
-      // `tensor "NAME"`, where docs/model-format.md documents the bare
+      // These four: a weights-file tensor error is located at the bare
       // state_dict key (`features.conv1.weight: expected shape ...`), as
-      // SafetensorsFile::readFloat32 already uses. The enabled tests below
-      // check the same errors without the location.
-      {"DISABLED_WeightMissingFromFile",
+      // docs/model-format.md documents and SafetensorsFile uses.
+      {"WeightMissingFromFile",
        withWeights,
        safetensors(baseTensors({}, "classifier.bias")),
        {},
        F::Weights,
        "classifier.bias",
        {"missing", "[10]"}},
-      {"DISABLED_WeightWrongShape",
+      {"WeightWrongShape",
        withWeights,
        safetensors(
            baseTensors({{"features.conv1.weight", "F32", {4, 3, 2, 2}}})),
@@ -855,14 +845,14 @@ std::vector<Case> cases() {
        F::Weights,
        "features.conv1.weight",
        {"[4, 3, 3, 3]", "[4, 3, 2, 2]"}},
-      {"DISABLED_WeightExtraUnitDim",
+      {"WeightExtraUnitDim",
        withWeights,
        safetensors(baseTensors({{"classifier.bias", "F32", {1, 10}}})),
        {},
        F::Weights,
        "classifier.bias",
        {"expected shape [10]", "found [1, 10]"}},
-      {"DISABLED_WeightIntegerDtype",
+      {"WeightIntegerDtype",
        withWeights,
        safetensors(baseTensors({{"classifier.bias", "I32", {10}}})),
        {},
@@ -1069,10 +1059,9 @@ TEST(ErrorsModel, AbsentParameterWithoutInitIsNamed) {
   EXPECT_NE(f.message.find("[10, 36]"), std::string::npos) << f.what;
 }
 
-// Bug: a directory given as the model reads as an empty text ("line 1,
-// column 1: invalid JSON: ... unexpected end of input") instead of saying
-// that it is a directory, as the safetensors reader does.
-TEST(ErrorsModel, DISABLED_ModelPathIsADirectory) {
+// A directory given as the model is named as a directory (not read as an
+// empty text), as the safetensors reader does.
+TEST(ErrorsModel, ModelPathIsADirectory) {
   TempDir dir;
   ASSERT_FALSE(dir.path().empty());
   try {

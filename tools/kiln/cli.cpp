@@ -15,6 +15,8 @@ commands:
   compile   compile to a standalone C++ folder (or print the IR)
   build     compile and link a static executable
   run       evaluate the model with the reference interpreter
+  info      print each layer's output shape, parameters and MACs, and the
+            weight and arena bytes
 
 options:
   -o PATH                 output folder (compile), executable (build), or
@@ -52,7 +54,8 @@ Options parse(int argc, char **argv) {
   if (args.empty())
     usageError("missing command");
   o.command = args[0];
-  const std::vector<std::string> commands = {"compile", "build", "run"};
+  const std::vector<std::string> commands = {"compile", "build", "run",
+                                             "info"};
   bool known = false;
   for (const auto &c : commands)
     known |= c == o.command;

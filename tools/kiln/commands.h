@@ -18,5 +18,7 @@ int build(const cli::Options &o);
 int version();
 /// `kiln run`: the reference interpreter on .npy inputs.
 int run(const cli::Options &o);
+/// `kiln info`: per-layer parameters, MACs and shapes, and memory totals.
+int info(const cli::Options &o);
 
 } // namespace kiln::commands

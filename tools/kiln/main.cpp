@@ -17,6 +17,8 @@ int main(int argc, char **argv) {
       return kiln::commands::compile(o);
     if (o.command == "build")
       return kiln::commands::build(o);
+    if (o.command == "info")
+      return kiln::commands::info(o);
     return kiln::commands::run(o);
   } catch (const kiln::Error &e) {
     if (e.message().rfind("help\n", 0) == 0) {

@@ -47,14 +47,15 @@ def _to_numpy(t):
         if t.dtype == torch.bfloat16:
             # numpy has no bfloat16: keep the upper 16 bits of each float32.
             bits = t.float().contiguous().numpy().view(np.uint32) >> 16
-            return np.ascontiguousarray(bits.astype("<u2")), "BF16"
+            return bits.astype("<u2", order="C"), "BF16"
         a = t.contiguous().numpy()
     else:
         a = np.asarray(t)
     if a.dtype not in _NP_TO_ST:
         raise TypeError("safetensors: unsupported dtype %s" % a.dtype)
     name = _NP_TO_ST[a.dtype]
-    a = np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<"))
+    # (np.ascontiguousarray would turn a 0-d array into shape [1].)
+    a = a.astype(a.dtype.newbyteorder("<"), order="C", copy=False)
     return a, name
 
 
