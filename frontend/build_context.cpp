@@ -91,7 +91,8 @@ Args::Args(const OpSpec &spec, const JsonNode &node,
   if (!spec.anyArgs)
     node.checkKeys(allowed);
   for (const ArgSpec &a : spec.args) {
-    bool nullable = a.defaultJson && std::string(a.defaultJson) == "null";
+    bool nullable =
+        a.nullable || (a.defaultJson && std::string(a.defaultJson) == "null");
     if (node.has(a.name)) {
       validate(a, node.at(a.name), spec.spatial, nullable);
       continue;

@@ -16,6 +16,7 @@ namespace kiln {
 
 class ModelBuilder;
 struct BuildContext;
+class Args;
 
 /// How an argument is written in JSON.
 enum class ArgKind {
@@ -37,6 +38,8 @@ struct ArgSpec {
   ArgKind kind;
   const char *defaultJson;
   std::vector<std::string> choices = {};
+  /// `null` is accepted too (PyTorch takes None).
+  bool nullable = false;
 };
 
 /// A layer type (`Conv2d`) or a functional op (`flatten`).
@@ -51,6 +54,9 @@ struct OpSpec {
   /// Unknown keys are ignored (Identity).
   bool anyArgs = false;
   std::vector<Value *> (*build)(BuildContext &ctx) = nullptr;
+  /// Names of the learnable parameters the layer has with these arguments
+  /// (what an `initializers` rule may name); nullptr: none.
+  std::vector<std::string> (*parameters)(const Args &args) = nullptr;
 };
 
 /// Arguments of one layer or step after validation, defaults filled in.

@@ -32,7 +32,9 @@ const std::vector<SchemeInfo> &schemeTable() {
       {Scheme::Ones, "ones", {}},
       {Scheme::XavierUniform, "xavier_uniform", {"gain"}},
       {Scheme::XavierNormal, "xavier_normal", {"gain"}},
-      {Scheme::KaimingUniform, "kaiming_uniform", {"a", "mode", "nonlinearity"}},
+      {Scheme::KaimingUniform,
+       "kaiming_uniform",
+       {"a", "mode", "nonlinearity"}},
       {Scheme::KaimingNormal, "kaiming_normal", {"a", "mode", "nonlinearity"}},
   };
   return table;
@@ -48,11 +50,18 @@ const SchemeInfo &infoOf(Scheme s) {
 
 /// The names calculate_gain accepts, in PyTorch's order.
 const std::vector<std::string> &nonlinearities() {
-  static const std::vector<std::string> names = {
-      "linear",           "conv1d",           "conv2d",
-      "conv3d",           "conv_transpose1d", "conv_transpose2d",
-      "conv_transpose3d", "sigmoid",          "tanh",
-      "relu",             "leaky_relu",       "selu"};
+  static const std::vector<std::string> names = {"linear",
+                                                 "conv1d",
+                                                 "conv2d",
+                                                 "conv3d",
+                                                 "conv_transpose1d",
+                                                 "conv_transpose2d",
+                                                 "conv_transpose3d",
+                                                 "sigmoid",
+                                                 "tanh",
+                                                 "relu",
+                                                 "leaky_relu",
+                                                 "selu"};
   return names;
 }
 
@@ -306,13 +315,14 @@ std::pair<int64_t, int64_t> fans(const Shape &shape) {
   int64_t receptive = 1;
   for (size_t i = 2; i < shape.size(); ++i)
     if (__builtin_mul_overflow(receptive, shape[i], &receptive))
-      throw Error("", "", "fans of shape " + shapeToString(shape) +
-                              " overflow 64 bits");
+      throw Error("", "",
+                  "fans of shape " + shapeToString(shape) +
+                      " overflow 64 bits");
   int64_t fanIn = 0, fanOut = 0;
   if (__builtin_mul_overflow(shape[1], receptive, &fanIn) ||
       __builtin_mul_overflow(shape[0], receptive, &fanOut))
-    throw Error("", "", "fans of shape " + shapeToString(shape) +
-                            " overflow 64 bits");
+    throw Error("", "",
+                "fans of shape " + shapeToString(shape) + " overflow 64 bits");
   return {fanIn, fanOut};
 }
 
@@ -364,10 +374,11 @@ void fillByRule(const InitRule &rule, const Shape &shape, uint64_t seed,
   std::pair<int64_t, int64_t> fanInOut{0, 0};
   if (kaiming || xavier) {
     if (shape.size() < 2)
-      where.error(std::string(scheme) + " needs a tensor of at least 2 "
-                                        "dimensions (PyTorch cannot compute "
-                                        "fan in and fan out of fewer), but "
-                                        "parameter \"" +
+      where.error(std::string(scheme) +
+                  " needs a tensor of at least 2 "
+                  "dimensions (PyTorch cannot compute "
+                  "fan in and fan out of fewer), but "
+                  "parameter \"" +
                   name + "\" has shape " + shapeToString(shape));
     fanInOut = fans(shape);
   }
@@ -396,8 +407,8 @@ void fillByRule(const InitRule &rule, const Shape &shape, uint64_t seed,
     break;
   case Scheme::XavierUniform:
   case Scheme::XavierNormal: {
-    double sd = rule.gain *
-                std::sqrt(2.0 / double(fanInOut.first + fanInOut.second));
+    double sd =
+        rule.gain * std::sqrt(2.0 / double(fanInOut.first + fanInOut.second));
     if (rule.scheme == Scheme::XavierUniform) {
       double bound = std::sqrt(3.0) * sd;
       checkScale(bound, "bound");

@@ -68,7 +68,8 @@ InitRule parseInitRule(const JsonNode &node);
 /// be parameter names the layer has (`allowed`); others are an error naming
 /// the nearest.
 std::map<std::string, InitRule>
-parseInitializers(const JsonNode &node, const std::vector<std::string> &allowed);
+parseInitializers(const JsonNode &node,
+                  const std::vector<std::string> &allowed);
 
 /// PyTorch's fan computation (_calculate_fan_in_and_fan_out): {fan_in,
 /// fan_out} = {shape[1], shape[0]} times the product of shape[2:]. Throws

@@ -12,29 +12,6 @@ namespace kiln {
 
 namespace {
 
-/// A deterministic stream of uniform numbers per parameter (splitmix64).
-class Rng {
-public:
-  explicit Rng(uint64_t seed) : s_(seed) {}
-  uint64_t next() {
-    uint64_t z = (s_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  double uniform() { return double(next() >> 11) * 0x1.0p-53; }
-
-private:
-  uint64_t s_;
-};
-
-uint64_t hashName(const std::string &s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s)
-    h = (h ^ c) * 1099511628211ull;
-  return h;
-}
-
 const std::vector<std::string> kStepKeysCall = {"out", "call", "in",
                                                 "output_size"};
 
@@ -229,10 +206,16 @@ ModelBuilder::Module *ModelBuilder::parseModule(const JsonNode &node,
                    didYouMean(type, names) +
                    "; a user module needs \"modules\" and \"forward\"");
   }
-  if (node.has("initializers"))
-    node.at("initializers").error("initializers are not supported yet");
   common.push_back("initializers");
   m.args = std::make_unique<Args>(*m.spec, node, common);
+  if (node.has("initializers")) {
+    JsonNode inits = node.at("initializers");
+    std::vector<std::string> allowed;
+    if (m.spec->parameters)
+      allowed = m.spec->parameters(*m.args);
+    for (auto &[p, r] : parseInitializers(inits, allowed))
+      rules_.emplace(childPath(p), RuleAt{r, inits.at(p)});
+  }
   return &m;
 }
 
@@ -476,17 +459,27 @@ Value *ModelBuilder::parameter(const std::string &name, const Shape &shape,
                       std::string(dtypeName(t->dtype)));
     data = std::make_shared<std::vector<float>>(weights_->readFloat32(*t));
     used_.insert(name);
+  } else if (auto r = rules_.find(name); r != rules_.end()) {
+    data = std::make_shared<std::vector<float>>();
+    fillByRule(r->second.rule, shape, seed_, name, r->second.node, *data);
   } else if (initAllowed_) {
-    data = std::make_shared<std::vector<float>>(size_t(numElements(shape)));
-    Rng rng(seed_ ^ hashName(name));
-    for (float &v : *data)
-      v = float(init.low + (init.high - init.low) * rng.uniform());
+    // PyTorch's default for the layer: uniform(low, high) or a constant.
+    InitRule d;
+    if (init.low == init.high) {
+      d.scheme = InitRule::Scheme::Constant;
+      d.val = init.low;
+    } else {
+      d.a = init.low;
+      d.b = init.high;
+    }
+    data = std::make_shared<std::vector<float>>();
+    fillByRule(d, shape, seed_, name, where, *data);
   } else if (weights_) {
     throw Error(weights_->path(), name,
                 "missing (expected shape " + shapeToString(shape) + " for " +
                     where.path() +
-                    "); add \"init\" to the model to initialise missing "
-                    "parameters");
+                    "); add \"init\" to the model or an \"initializers\" "
+                    "rule to initialise missing parameters");
   } else {
     where.error("parameter \"" + name + "\" (shape " + shapeToString(shape) +
                 ") needs a weights file (\"weights\" or --weights) or "

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "frontend/build_context.h"
+#include "frontend/init_rules.h"
 #include "frontend/json_node.h"
 #include "frontend/model_loader.h"
 #include "frontend/safetensors.h"
@@ -69,6 +70,12 @@ private:
   bool initAllowed_ = false;
   uint64_t seed_ = 0;
   std::map<std::string, Value *> params_;
+  /// `initializers` rules by state_dict name, with their JSON node.
+  struct RuleAt {
+    InitRule rule;
+    JsonNode node;
+  };
+  std::map<std::string, RuleAt> rules_;
   std::set<std::string> used_;
   struct Option {
     std::vector<std::string> values;

@@ -98,6 +98,48 @@ Op *Graph::addOp(const OpDef &def, std::vector<Value *> operands,
   return ops.back().get();
 }
 
+void Graph::replaceAllUsesWith(Value *from, Value *to) {
+  for (auto &op : ops)
+    for (Value *&o : op->operands)
+      if (o == from)
+        o = to;
+  for (auto &out : outputs)
+    if (out.second == from)
+      out.second = to;
+}
+
+size_t Graph::indexOf(const Op *op) const {
+  for (size_t i = 0; i < ops.size(); ++i)
+    if (ops[i].get() == op)
+      return i;
+  KILN_ASSERT(false, "op not in graph");
+  return 0;
+}
+
+void Graph::eraseOp(Op *op) {
+  for (Value *r : op->results)
+    KILN_ASSERT(users(r).empty() && !isOutput(r),
+                "erasing an op whose result is used: " + r->name);
+  ops.erase(ops.begin() + long(indexOf(op)));
+}
+
+void Graph::moveBefore(Op *op, Op *before) {
+  size_t from = indexOf(op);
+  std::unique_ptr<Op> owned = std::move(ops[from]);
+  ops.erase(ops.begin() + long(from));
+  ops.insert(ops.begin() + long(indexOf(before)), std::move(owned));
+}
+
+size_t Graph::removeUnusedWeights() {
+  size_t before = weights.size();
+  weights.erase(std::remove_if(weights.begin(), weights.end(),
+                               [&](Value *w) {
+                                 return users(w).empty() && !isOutput(w);
+                               }),
+                weights.end());
+  return before - weights.size();
+}
+
 std::vector<Op *> Graph::users(const Value *v) const {
   std::vector<Op *> r;
   for (const auto &op : ops)

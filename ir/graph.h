@@ -100,6 +100,17 @@ public:
   Op *addOp(const OpDef &def, std::vector<Value *> operands, AttrMap attrs,
             Location loc, const std::string &resultName);
 
+  /// Makes every use of `from` (operands and outputs) use `to` instead.
+  void replaceAllUsesWith(Value *from, Value *to);
+  /// Removes `op` (its results must be unused).
+  void eraseOp(Op *op);
+  /// Moves `op` to just before `before` in the op order.
+  void moveBefore(Op *op, Op *before);
+  /// Removes weights that no op uses; returns how many.
+  size_t removeUnusedWeights();
+  /// Position of `op` in the op order.
+  size_t indexOf(const Op *op) const;
+
   /// The ops that use `v` (once per use).
   std::vector<Op *> users(const Value *v) const;
   /// Whether `v` is one of the graph outputs.

@@ -21,10 +21,12 @@ struct OperandSpec {
   ElemType type = ElemType::F32;
 };
 
-/// A named attribute of an op kind; every attribute is always present.
+/// A named attribute of an op kind; present on every op of the kind unless
+/// `optional` (then absent means "not used", e.g. no fused activation).
 struct AttrSpec {
   const char *name;
   AttrKind kind;
+  bool optional = false;
 };
 
 /// A constant initialiser for a runtime kernel's parameter struct: an int,
@@ -89,6 +91,28 @@ struct OpDef {
   std::vector<KernelCall> (*lower)(const Op &op) = nullptr;
   /// Multiply-accumulates (or elementwise operations) for one evaluation.
   int64_t (*macs)(const Op &op) = nullptr;
+
+  // Hooks the optimisation passes use (nullptr: not applicable).
+
+  /// The result equals operand 0 (identity, reshape to the same shape, a
+  /// pad of nothing, ...): the op can be dropped.
+  bool (*isNoop)(const Op &op) = nullptr;
+  /// The op can absorb an activation epilogue (optional attrs
+  /// `activation`, `act_a`, `act_b`) and a residual operand added before
+  /// the activation.
+  bool fusableEpilogue = false;
+  /// An activation that can become an epilogue: its name and arguments.
+  bool (*asEpilogue)(const Op &op, std::string &act, double &a,
+                     double &b) = nullptr;
+  /// The op is y[c] = x[c] * scale[c] + shift[c] per channel (dim 1) with
+  /// constant scale and shift: computes them (BatchNorm in inference).
+  bool (*channelAffine)(const Op &op, std::vector<double> &scale,
+                        std::vector<double> &shift) = nullptr;
+  /// Rewrites the op's weights so that its output channel c becomes
+  /// y[c] * scale[c] + shift[c]; false when it cannot (e.g. the weights are
+  /// not constants).
+  bool (*foldChannelAffine)(Op &op, Graph &g, const std::vector<double> &scale,
+                            const std::vector<double> &shift) = nullptr;
 };
 
 } // namespace kiln

@@ -33,11 +33,17 @@ static void checkOp(const Op &op, const std::unordered_set<const Value *> &defin
       fail("operand " + valueRef(v) + " must be " + elemTypeName(spec.type) +
            ", found " + elemTypeName(v->elemType));
   }
-  if (op.attrs.size() != def.attrs.size())
-    fail("expected " + std::to_string(def.attrs.size()) + " attributes, found " +
-         std::to_string(op.attrs.size()));
+  for (const auto &[name, value] : op.attrs) {
+    bool known = false;
+    for (const AttrSpec &a : def.attrs)
+      known |= name == a.name;
+    if (!known)
+      fail("unknown attribute " + name);
+  }
   for (const AttrSpec &a : def.attrs) {
     auto it = op.attrs.find(a.name);
+    if (it == op.attrs.end() && a.optional)
+      continue;
     if (it == op.attrs.end())
       fail(std::string("missing attribute ") + a.name);
     if (attrKind(it->second) != a.kind)

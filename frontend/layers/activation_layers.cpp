@@ -107,7 +107,8 @@ void addActivationLayers(std::vector<OpSpec> &t) {
   t.push_back({"PReLU",
                {{"num_parameters", ArgKind::Int, "1"},
                 {"init", ArgKind::Float, "0.25"}},
-               0, 1, 1, false, false, buildPrelu});
+               0, 1, 1, false, false, buildPrelu,
+               [](const Args &) { return std::vector<std::string>{"weight"}; }});
 }
 
 void addActivationFunctionals(std::vector<OpSpec> &t) {

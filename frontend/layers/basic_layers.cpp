@@ -92,6 +92,18 @@ std::vector<Value *> buildUnsupported(BuildContext &ctx) {
                  "version of Kiln yet");
 }
 
+std::vector<std::string> weightAndBias(const Args &args) {
+  if (args.boolean("bias"))
+    return {"weight", "bias"};
+  return {"weight"};
+}
+
+std::vector<std::string> affineParams(const Args &args) {
+  if (args.boolean("affine"))
+    return {"weight", "bias"};
+  return {};
+}
+
 } // namespace
 
 void addBasicLayers(std::vector<OpSpec> &t) {
@@ -99,16 +111,16 @@ void addBasicLayers(std::vector<OpSpec> &t) {
                {{"in_features", ArgKind::Int, nullptr},
                 {"out_features", ArgKind::Int, nullptr},
                 {"bias", ArgKind::Bool, "true"}},
-               0, 1, 1, false, false, buildLinear});
+               0, 1, 1, false, false, buildLinear, weightAndBias});
   const char *bn[] = {"BatchNorm1d", "BatchNorm2d", "BatchNorm3d"};
   for (int n = 1; n <= 3; ++n)
     t.push_back({bn[n - 1],
                  {{"num_features", ArgKind::Int, nullptr},
                   {"eps", ArgKind::Float, "1e-5"},
-                  {"momentum", ArgKind::Float, "0.1"},
+                  {"momentum", ArgKind::Float, "0.1", {}, true},
                   {"affine", ArgKind::Bool, "true"},
                   {"track_running_stats", ArgKind::Bool, "true"}},
-                 n, 1, 1, false, false, buildBatchNorm});
+                 n, 1, 1, false, false, buildBatchNorm, affineParams});
   t.push_back({"Flatten",
                {{"start_dim", ArgKind::Int, "1"}, {"end_dim", ArgKind::Int, "-1"}},
                0, 1, 1, false, false, buildFlatten});

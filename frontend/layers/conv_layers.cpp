@@ -201,6 +201,12 @@ std::vector<ArgSpec> convTransposeArgs() {
            {"zeros", "reflect", "replicate", "circular"}}};
 }
 
+std::vector<std::string> weightAndBias(const Args &args) {
+  if (args.boolean("bias"))
+    return {"weight", "bias"};
+  return {"weight"};
+}
+
 } // namespace
 
 void addConvLayers(std::vector<OpSpec> &t) {
@@ -208,9 +214,10 @@ void addConvLayers(std::vector<OpSpec> &t) {
   const char *convT[] = {"ConvTranspose1d", "ConvTranspose2d",
                          "ConvTranspose3d"};
   for (int n = 1; n <= 3; ++n) {
-    t.push_back({conv[n - 1], convArgs(), n, 1, 1, false, false, buildConv});
+    t.push_back({conv[n - 1], convArgs(), n, 1, 1, false, false, buildConv,
+                 weightAndBias});
     t.push_back({convT[n - 1], convTransposeArgs(), n, 1, 1, false, false,
-                 buildConvTranspose});
+                 buildConvTranspose, weightAndBias});
   }
 }
 

@@ -5,6 +5,7 @@
 #include "ir/ops/op_helpers.h"
 #include "support/error.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -14,20 +15,36 @@ namespace {
 /// The runtime's activation ids (kiln/kernels/common.h).
 enum RuntimeAct { kRelu = 1, kRelu6, kLeaky, kHardtanh, kSigmoid, kTanh, kElu };
 
+/// The reference definition of each activation, in double precision.
+double refRelu(double x, double, double) { return x > 0 ? x : 0; }
+double refRelu6(double x, double, double) {
+  return std::min(std::max(x, 0.0), 6.0);
+}
+double refLeaky(double x, double a, double) { return x >= 0 ? x : x * a; }
+double refHardtanh(double x, double a, double b) {
+  return std::min(std::max(x, a), b);
+}
+double refSigmoid(double x, double, double) { return 1.0 / (1.0 + std::exp(-x)); }
+double refTanh(double x, double, double) { return std::tanh(x); }
+double refElu(double x, double a, double) {
+  return x > 0 ? x : a * (std::exp(x) - 1.0);
+}
+
 struct ActRow {
   const char *name;
   RuntimeAct act;
   const char *a, *b; ///< attribute names of the two scalars, or nullptr
+  double (*ref)(double x, double a, double b);
 };
 
 const ActRow kRows[] = {
-    {"relu", kRelu, nullptr, nullptr},
-    {"relu6", kRelu6, nullptr, nullptr},
-    {"sigmoid", kSigmoid, nullptr, nullptr},
-    {"tanh", kTanh, nullptr, nullptr},
-    {"leaky_relu", kLeaky, "negative_slope", nullptr},
-    {"hardtanh", kHardtanh, "min_val", "max_val"},
-    {"elu", kElu, "alpha", nullptr},
+    {"relu", kRelu, nullptr, nullptr, refRelu},
+    {"relu6", kRelu6, nullptr, nullptr, refRelu6},
+    {"sigmoid", kSigmoid, nullptr, nullptr, refSigmoid},
+    {"tanh", kTanh, nullptr, nullptr, refTanh},
+    {"leaky_relu", kLeaky, "negative_slope", nullptr, refLeaky},
+    {"hardtanh", kHardtanh, "min_val", "max_val", refHardtanh},
+    {"elu", kElu, "alpha", nullptr, refElu},
 };
 
 const ActRow &rowOf(const Op &op) {
@@ -40,27 +57,6 @@ const ActRow &rowOf(const Op &op) {
 
 double arg(const Op &op, const char *name) {
   return name ? op.getFloat(name) : 0.0;
-}
-
-/// The reference definition of each activation, in double precision.
-double reference(RuntimeAct act, double x, double a, double b) {
-  switch (act) {
-  case kRelu:
-    return x > 0 ? x : 0;
-  case kRelu6:
-    return std::min(std::max(x, 0.0), 6.0);
-  case kLeaky:
-    return x >= 0 ? x : x * a;
-  case kHardtanh:
-    return std::min(std::max(x, a), b);
-  case kSigmoid:
-    return 1.0 / (1.0 + std::exp(-x));
-  case kTanh:
-    return std::tanh(x);
-  case kElu:
-    return x > 0 ? x : a * (std::exp(x) - 1.0);
-  }
-  return x;
 }
 
 std::vector<Shape> inferActivation(const Op &op) {
@@ -77,7 +73,7 @@ void evalActivation(const Op &op, const std::vector<const float *> &in,
   int64_t n = op.result()->numElements();
   for (int64_t i = 0; i < n; ++i)
     out[0][i] =
-        std::isnan(in[0][i]) ? in[0][i] : float(reference(r.act, in[0][i], a, b));
+        std::isnan(in[0][i]) ? in[0][i] : float(r.ref(in[0][i], a, b));
 }
 
 std::vector<KernelCall> lowerActivation(const Op &op) {
@@ -93,6 +89,14 @@ std::vector<KernelCall> lowerActivation(const Op &op) {
 
 int64_t macsElementwise(const Op &op) { return op.result()->numElements(); }
 
+bool asEpilogue(const Op &op, std::string &act, double &a, double &b) {
+  const ActRow &r = rowOf(op);
+  act = r.name;
+  a = arg(op, r.a);
+  b = arg(op, r.b);
+  return true;
+}
+
 OpDef makeDef(const ActRow &r) {
   std::vector<AttrSpec> attrs;
   for (const char *n : {r.a, r.b})
@@ -104,10 +108,22 @@ OpDef makeDef(const ActRow &r) {
           .inferShapes = inferActivation,
           .evaluate = evalActivation,
           .lower = lowerActivation,
-          .macs = macsElementwise};
+          .macs = macsElementwise,
+          .asEpilogue = asEpilogue};
 }
 
 } // namespace
+
+bool activationInfo(const std::string &name, int &runtimeId,
+                    double (**reference)(double, double, double)) {
+  for (const ActRow &r : kRows)
+    if (name == r.name) {
+      runtimeId = r.act;
+      *reference = r.ref;
+      return true;
+    }
+  return false;
+}
 
 extern const OpDef kReluOp = makeDef(kRows[0]);
 extern const OpDef kRelu6Op = makeDef(kRows[1]);

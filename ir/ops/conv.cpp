@@ -1,7 +1,10 @@
 // Op `conv`: N-d convolution (1 to 3 spatial dims) with groups, stride,
 // explicit begin/end zero padding and dilation.
-//   operands: input [N, Cin, S...], weight [Cout, Cin/groups, K...], bias [Cout]?
-//   attrs: stride [s...], padding [begin..., end...], dilation [d...], groups
+//   operands: input [N, Cin, S...], weight [Cout, Cin/groups, K...],
+//             bias [Cout]?, residual [N, Cout, S'...]? (fused `add`)
+//   attrs: stride [s...], padding [begin..., end...], dilation [d...], groups,
+//          activation?, act_a?, act_b? (fused activation epilogue)
+#include "ir/ops/epilogue.h"
 #include "ir/ops/op_helpers.h"
 
 namespace kiln::ops {
@@ -39,6 +42,7 @@ std::vector<Shape> inferConv(const Op &op) {
   for (size_t i = 0; i < ns; ++i)
     out.push_back(
         convOutSize(op, i, x[2 + i], w[2 + i], s[i], p[i], p[ns + i], d[i]));
+  verifyEpilogue(op, 3, out);
   return {out};
 }
 
@@ -102,6 +106,17 @@ void evalConv(const Op &op, const std::vector<const float *> &in,
                   g.out[2] +
               ow] = float(acc);
           }
+  applyEpilogue(op, in.size() > 3 ? in[3] : nullptr, y,
+                op.result()->numElements());
+}
+
+int64_t outChannel(const Op &op, int64_t flat) {
+  return flat / (numElements(op.operand(1)->shape) / op.operand(1)->shape[0]);
+}
+
+bool foldAffine(Op &op, Graph &g, const std::vector<double> &scale,
+                const std::vector<double> &shift) {
+  return foldAffineIntoWeights(op, g, scale, shift, outChannel);
 }
 
 std::vector<KernelCall> lowerConv(const Op &op) {
@@ -117,7 +132,8 @@ std::vector<KernelCall> lowerConv(const Op &op) {
                    KernelParam::integer("cout", g.cout),
                    KernelParam::integer("groups", g.groups), arr("in", g.in),
                    arr("out", g.out), arr("k", g.k), arr("stride", g.s),
-                   arr("pad", g.p), arr("dil", g.d), noEpilogue()})}};
+                   arr("pad", g.p), arr("dil", g.d), epilogueParam(op)}),
+          {0, 1, 2, 3, -1}}};
 }
 
 int64_t macsConv(const Op &op) {
@@ -125,19 +141,27 @@ int64_t macsConv(const Op &op) {
   return numElements(op.result()->shape) * numElements(w) / w[0];
 }
 
+std::vector<AttrSpec> withEpilogue(std::vector<AttrSpec> attrs) {
+  for (const AttrSpec &a : epilogueAttrs())
+    attrs.push_back(a);
+  return attrs;
+}
+
 } // namespace
 
 extern const OpDef kConvOp = {
     .name = "conv",
-    .operands = {{"input"}, {"weight"}, {"bias", true}},
-    .attrs = {{"dilation", AttrKind::Ints},
-     {"groups", AttrKind::Int},
-     {"padding", AttrKind::Ints},
-     {"stride", AttrKind::Ints}},
+    .operands = {{"input"}, {"weight"}, {"bias", true}, {"residual", true}},
+    .attrs = withEpilogue({{"dilation", AttrKind::Ints},
+                           {"groups", AttrKind::Int},
+                           {"padding", AttrKind::Ints},
+                           {"stride", AttrKind::Ints}}),
     .inferShapes = inferConv,
     .evaluate = evalConv,
     .lower = lowerConv,
     .macs = macsConv,
+    .fusableEpilogue = true,
+    .foldChannelAffine = foldAffine,
 };
 
 } // namespace kiln::ops

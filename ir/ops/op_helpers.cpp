@@ -82,6 +82,28 @@ KernelParam slotParam(const char *name, const std::vector<int64_t> &v,
   return KernelParam::array(name, {s.begin(), s.end()});
 }
 
+bool foldAffineIntoWeights(Op &op, Graph &g, const std::vector<double> &scale,
+                           const std::vector<double> &shift,
+                           int64_t (*channelOf)(const Op &op, int64_t flat)) {
+  Value *w = op.operand(1), *b = op.operand(2);
+  if (!w->isWeight() || (b && !b->isWeight()))
+    return false;
+  auto nw = std::make_shared<std::vector<float>>(w->data->size());
+  for (size_t i = 0; i < nw->size(); ++i)
+    (*nw)[i] = float((*w->data)[i] * scale[size_t(channelOf(op, int64_t(i)))]);
+  auto nb = std::make_shared<std::vector<float>>(shift.size());
+  for (size_t c = 0; c < shift.size(); ++c)
+    (*nb)[c] = float((b ? (*b->data)[c] : 0.0) * scale[c] + shift[c]);
+  op.operands[1] = g.addWeight(w->name + ".folded", w->shape, nw);
+  Value *bias = g.addWeight((b ? b->name : op.result()->name + ".bias") +
+                                ".folded",
+                            {int64_t(shift.size())}, nb);
+  if (op.operands.size() < 3)
+    op.operands.resize(3, nullptr);
+  op.operands[2] = bias;
+  return true;
+}
+
 void storeIndex(float *slot, int64_t index) {
   int32_t v = int32_t(index);
   std::memcpy(slot, &v, 4);

@@ -44,6 +44,15 @@ void checkInts(const Op &op, const char *attr, size_t n, int64_t min);
 KernelParam slotParam(const char *name, const std::vector<int64_t> &v,
                       int64_t fill);
 
+/// Folds a per-output-channel affine map into a conv-like op whose weight
+/// is operand 1 and optional bias operand 2: new weight w * scale[c] (c =
+/// channelOf(flat index of w)), new bias b * scale + shift. The op's old
+/// weights stay (they may be shared); unused ones go with dead-code
+/// elimination. False if the weight or bias is not a constant.
+bool foldAffineIntoWeights(Op &op, Graph &g, const std::vector<double> &scale,
+                           const std::vector<double> &shift,
+                           int64_t (*channelOf)(const Op &op, int64_t flat));
+
 /// Stores an int32 index in a float-sized slot of the interpreter's
 /// storage (bit copy), and reads it back.
 void storeIndex(float *slot, int64_t index);

@@ -69,7 +69,7 @@ std::vector<float> runKernel(const Op &op, const std::vector<const float *> &in)
   auto arg = [&](size_t i) { return i < in.size() ? in[i] : nullptr; };
   if (kc.kernel == "conv")
     kiln_rt::conv(paramsOf<kiln_rt::ConvParams>(kc), arg(0), arg(1), arg(2),
-                  y.data());
+                  arg(3), y.data());
   else if (kc.kernel == "conv_transpose")
     kiln_rt::conv_transpose(paramsOf<kiln_rt::ConvParams>(kc), arg(0), arg(1),
                             arg(2), y.data());

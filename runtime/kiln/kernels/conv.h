@@ -1,6 +1,8 @@
 // Kiln runtime: direct convolution (1-D, 2-D and 3-D as one kernel over up to
 // three spatial dims, unused leading dims of size 1), with groups, stride,
-// zero padding, dilation, optional bias and an activation epilogue.
+// zero padding, dilation, optional bias, an optional residual added to the
+// result and an activation epilogue. Output-stationary: each output is
+// accumulated in registers and written once, epilogue applied.
 #pragma once
 
 #include "common.h"
@@ -17,62 +19,85 @@ struct ConvParams {
 };
 static_assert(sizeof(ConvParams) == 4 * 25, "parameter structs hold 4-byte fields only");
 
-/// y[n][cout][out...] = bias + sum over the group's input channels and the
-/// kernel window of w[cout][cin/groups][k...] * x[n][cin][in...].
+/// Width of the tile of outputs accumulated together.
+constexpr int kConvTile = 16;
+
+/// y[n][cout][out...] = act(bias + sum over the group's input channels and
+/// the kernel window of w[cout][cin/groups][k...] * x[n][cin][in...]
+/// + residual[n][cout][out...]).
 inline void conv(const ConvParams &p, const float *x, const float *w,
-                 const float *bias, float *y) {
+                 const float *bias, const float *residual, float *y) {
   const int cin_g = p.cin / p.groups, cout_g = p.cout / p.groups;
   const index_t in_plane = index_t(p.in[0]) * p.in[1] * p.in[2];
   const index_t out_plane = index_t(p.out[0]) * p.out[1] * p.out[2];
   const index_t k_vol = index_t(p.k[0]) * p.k[1] * p.k[2];
-  for (int n = 0; n < p.n; ++n) {
+  const int sw = p.stride[2], W = p.in[2];
+  for (int n = 0; n < p.n; ++n)
     for (int oc = 0; oc < p.cout; ++oc) {
       const int g = oc / cout_g;
-      float *yp = y + (index_t(n) * p.cout + oc) * out_plane;
+      const index_t yoff = (index_t(n) * p.cout + oc) * out_plane;
       const float b = bias ? bias[oc] : 0.0f;
-      for (index_t i = 0; i < out_plane; ++i)
-        yp[i] = b;
-      for (int icg = 0; icg < cin_g; ++icg) {
-        const int ic = g * cin_g + icg;
-        const float *xp = x + (index_t(n) * p.cin + ic) * in_plane;
-        const float *wp = w + (index_t(oc) * cin_g + icg) * k_vol;
-        for (int kd = 0; kd < p.k[0]; ++kd)
-          for (int kh = 0; kh < p.k[1]; ++kh)
-            for (int kw = 0; kw < p.k[2]; ++kw) {
-              const float wv = wp[(index_t(kd) * p.k[1] + kh) * p.k[2] + kw];
-              // Output columns whose input column is inside the tensor.
-              const int off_w = kw * p.dil[2] - p.pad[2];
-              int ow_lo = 0, ow_hi = p.out[2];
-              while (ow_lo < ow_hi && ow_lo * p.stride[2] + off_w < 0)
-                ++ow_lo;
-              while (ow_hi > ow_lo &&
-                     (ow_hi - 1) * p.stride[2] + off_w >= p.in[2])
-                --ow_hi;
-              for (int od = 0; od < p.out[0]; ++od) {
+      const float *xg = x + (index_t(n) * p.cin + index_t(g) * cin_g) * in_plane;
+      const float *wo = w + index_t(oc) * cin_g * k_vol;
+      for (int od = 0; od < p.out[0]; ++od)
+        for (int oh = 0; oh < p.out[1]; ++oh) {
+          const index_t row = yoff + (index_t(od) * p.out[1] + oh) * p.out[2];
+          for (int ow0 = 0; ow0 < p.out[2]; ow0 += kConvTile) {
+            const int nt =
+                p.out[2] - ow0 < kConvTile ? p.out[2] - ow0 : kConvTile;
+            float acc[kConvTile];
+            for (int t = 0; t < kConvTile; ++t)
+              acc[t] = b;
+            for (int icg = 0; icg < cin_g; ++icg) {
+              const float *xp = xg + index_t(icg) * in_plane;
+              const float *wp = wo + index_t(icg) * k_vol;
+              for (int kd = 0; kd < p.k[0]; ++kd) {
                 const int id = od * p.stride[0] - p.pad[0] + kd * p.dil[0];
                 if (id < 0 || id >= p.in[0])
                   continue;
-                for (int oh = 0; oh < p.out[1]; ++oh) {
+                for (int kh = 0; kh < p.k[1]; ++kh) {
                   const int ih = oh * p.stride[1] - p.pad[1] + kh * p.dil[1];
                   if (ih < 0 || ih >= p.in[1])
                     continue;
-                  const float *xr = xp + (index_t(id) * p.in[1] + ih) * p.in[2];
-                  float *yr = yp + (index_t(od) * p.out[1] + oh) * p.out[2];
-                  if (p.stride[2] == 1) {
-                    const float *xs = xr + off_w;
-                    for (int ow = ow_lo; ow < ow_hi; ++ow)
-                      yr[ow] += wv * xs[ow];
-                  } else {
-                    for (int ow = ow_lo; ow < ow_hi; ++ow)
-                      yr[ow] += wv * xr[ow * p.stride[2] + off_w];
+                  const float *xr = xp + (index_t(id) * p.in[1] + ih) * W;
+                  const float *wk = wp + (index_t(kd) * p.k[1] + kh) * p.k[2];
+                  for (int kw = 0; kw < p.k[2]; ++kw) {
+                    const float wv = wk[kw];
+                    const int iw0 = ow0 * sw - p.pad[2] + kw * p.dil[2];
+                    if (nt == kConvTile && iw0 >= 0 &&
+                        iw0 + (kConvTile - 1) * sw < W) {
+                      // Full tile inside the row: a fixed-length loop the
+                      // compiler vectorises.
+                      const float *xs = xr + iw0;
+                      if (sw == 1)
+                        for (int t = 0; t < kConvTile; ++t)
+                          acc[t] += wv * xs[t];
+                      else
+                        for (int t = 0; t < kConvTile; ++t)
+                          acc[t] += wv * xs[t * sw];
+                    } else {
+                      for (int t = 0; t < nt; ++t) {
+                        const int iw = iw0 + t * sw;
+                        if (iw >= 0 && iw < W)
+                          acc[t] += wv * xr[iw];
+                      }
+                    }
                   }
                 }
               }
             }
-      }
-      activate_span(p.ep, yp, out_plane);
+            float *yr = y + row + ow0;
+            if (residual) {
+              const float *rr = residual + row + ow0;
+              for (int t = 0; t < nt; ++t)
+                yr[t] = activate(p.ep, acc[t] + rr[t]);
+            } else {
+              for (int t = 0; t < nt; ++t)
+                yr[t] = activate(p.ep, acc[t]);
+            }
+          }
+        }
     }
-  }
 }
 
 } // namespace kiln_rt
