@@ -2,7 +2,7 @@
 // weights, and the runtime headers they include).
 #pragma once
 
-#include "codegen/generated_files.h"
+#include "support/file_output.h"
 #include "ir/graph.h"
 
 #include <string>

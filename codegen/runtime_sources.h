@@ -2,7 +2,7 @@
 // generated folders are self-contained wherever `kiln` is installed.
 #pragma once
 
-#include "codegen/generated_files.h"
+#include "support/file_output.h"
 
 namespace kiln {
 

@@ -101,6 +101,9 @@ struct OpDef {
   /// `activation`, `act_a`, `act_b`) and a residual operand added before
   /// the activation.
   bool fusableEpilogue = false;
+  /// The op is a plain residual addition a + b of two same-shaped tensors
+  /// (no broadcasting, alpha 1) that a producer of either may absorb.
+  bool (*isResidualAdd)(const Op &op) = nullptr;
   /// An activation that can become an epilogue: its name and arguments.
   bool (*asEpilogue)(const Op &op, std::string &act, double &a,
                      double &b) = nullptr;

@@ -14,7 +14,7 @@ extern const OpDef kConvOp, kConvTransposeOp, kMaxPoolOp, kAvgPoolOp,
     kMaxPoolIndicesOp, kMaxUnpoolOp, kAdaptiveAvgPoolOp, kAdaptiveMaxPoolOp,
     kAdaptiveMaxPoolIndicesOp, kSoftmaxOp, kLogSoftmaxOp, kLocalResponseNormOp,
     kBatchNormBatchStatsOp, kAddOp, kSubOp, kMulOp, kDivOp, kSumOp, kMeanOp,
-    kCatOp;
+    kCatOp, kIdentityOp;
 } // namespace ops
 
 const std::vector<const OpDef *> &allOps() {
@@ -29,7 +29,7 @@ const std::vector<const OpDef *> &allOps() {
       &ops::kAdaptiveMaxPoolIndicesOp, &ops::kSoftmaxOp, &ops::kLogSoftmaxOp,
       &ops::kLocalResponseNormOp, &ops::kBatchNormBatchStatsOp, &ops::kAddOp,
       &ops::kSubOp, &ops::kMulOp, &ops::kDivOp, &ops::kSumOp, &ops::kMeanOp,
-      &ops::kCatOp,
+      &ops::kCatOp,       &ops::kIdentityOp,
   };
   return table;
 }

@@ -82,8 +82,10 @@ std::vector<Value *> buildFlatten(BuildContext &ctx) {
   return {layers::flatten(ctx, ctx.input(0), "start_dim", "end_dim")};
 }
 
+/// Identity, the Dropouts: an `identity` op (the remove-noops pass drops
+/// it), so that the unoptimised graph mirrors the model.
 std::vector<Value *> buildIdentity(BuildContext &ctx) {
-  return {ctx.input(0)};
+  return {ctx.emit("identity", {ctx.input(0)}, {})->result()};
 }
 
 std::vector<Value *> buildUnsupported(BuildContext &ctx) {

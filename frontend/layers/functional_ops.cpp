@@ -44,8 +44,10 @@ std::vector<Value *> buildView(BuildContext &ctx) {
   return {layers::reshape(ctx, x, shape)};
 }
 
+/// Identity, the Dropouts: an `identity` op (the remove-noops pass drops
+/// it), so that the unoptimised graph mirrors the model.
 std::vector<Value *> buildIdentity(BuildContext &ctx) {
-  return {ctx.input(0)};
+  return {ctx.emit("identity", {ctx.input(0)}, {})->result()};
 }
 
 /// add / sub / mul / div: two operands, tensors or numbers, broadcasting.

@@ -6,6 +6,7 @@
 #include "ir/ops/op_helpers.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 namespace kiln::ops {
@@ -107,6 +108,29 @@ std::vector<KernelCall> lowerBinary(const Op &op) {
 }
 
 int64_t macsElementwise(const Op &op) { return op.result()->numElements(); }
+
+bool isResidualAdd(const Op &op) {
+  return binaryId(op) == 0 && alphaOf(op) == 1.0 &&
+         op.operand(0)->shape == op.result()->shape &&
+         op.operand(1)->shape == op.result()->shape;
+}
+
+/// x * 1, x / 1, x - 0 (and x + alpha*0) return x exactly, when the constant
+/// does not broadcast x to a larger shape. (x + 0 is not a no-op: -0 + 0 is
+/// +0.)
+bool binaryIsNoop(const Op &op) {
+  Value *b = op.operand(1);
+  if (!b->isWeight() || op.result()->shape != op.operand(0)->shape)
+    return false;
+  int id = binaryId(op);
+  float neutral = id >= 2 ? 1.0f : 0.0f;
+  if (id == 0 || (id == 1 && alphaOf(op) == 0))
+    return false;
+  for (float v : *b->data)
+    if (v != neutral || std::signbit(v))
+      return false;
+  return true;
+}
 
 // ---- sum / mean
 
@@ -260,8 +284,17 @@ std::vector<KernelCall> lowerCat(const Op &op) {
                             .inferShapes = inferBinary,                        \
                             .evaluate = evalBinary,                            \
                             .lower = lowerBinary,                              \
-                            .macs = macsElementwise};
-KILN_BINARY_OP(kAddOp, "add", (std::vector<AttrSpec>{{"alpha", AttrKind::Float}}))
+                            .macs = macsElementwise,                           \
+                            .isNoop = binaryIsNoop};
+extern const OpDef kAddOp = {.name = "add",
+                             .operands = {{"a"}, {"b"}},
+                             .attrs = {{"alpha", AttrKind::Float}},
+                             .inferShapes = inferBinary,
+                             .evaluate = evalBinary,
+                             .lower = lowerBinary,
+                             .macs = macsElementwise,
+                             .isNoop = binaryIsNoop,
+                             .isResidualAdd = isResidualAdd};
 KILN_BINARY_OP(kSubOp, "sub", (std::vector<AttrSpec>{{"alpha", AttrKind::Float}}))
 KILN_BINARY_OP(kMulOp, "mul", {})
 KILN_BINARY_OP(kDivOp, "div", {})

@@ -92,6 +92,38 @@ std::vector<KernelCall> lowerBatchNorm(const Op &op) {
 
 int64_t macsElementwise(const Op &op) { return op.result()->numElements(); }
 
+/// A one-parameter PReLU with a constant slope is a leaky ReLU epilogue.
+bool preluAsEpilogue(const Op &op, std::string &act, double &a, double &b) {
+  Value *w = op.operand(1);
+  if (!w->isWeight() || w->numElements() != 1)
+    return false;
+  act = "leaky_relu";
+  a = (*w->data)[0];
+  b = 0;
+  return true;
+}
+
+/// Inference BatchNorm with constant statistics and affine parameters is
+/// y = x * scale[c] + shift[c], computed as PyTorch's CPU kernel does.
+bool batchNormAffine(const Op &op, std::vector<double> &scale,
+                     std::vector<double> &shift) {
+  for (Value *v : op.operands)
+    if (v && v != op.operand(0) && !v->isWeight())
+      return false;
+  int64_t c = op.operand(1)->numElements();
+  scale.assign(size_t(c), 0);
+  shift.assign(size_t(c), 0);
+  float eps = float(op.getFloat("eps"));
+  for (int64_t i = 0; i < c; ++i) {
+    float invstd = 1.0f / std::sqrt((*op.operand(2)->data)[size_t(i)] + eps);
+    float s = op.operand(3) ? (*op.operand(3)->data)[size_t(i)] * invstd : invstd;
+    float b = op.operand(4) ? (*op.operand(4)->data)[size_t(i)] : 0.0f;
+    scale[size_t(i)] = s;
+    shift[size_t(i)] = b - (*op.operand(1)->data)[size_t(i)] * s;
+  }
+  return true;
+}
+
 } // namespace
 
 extern const OpDef kPreluOp = {.name = "prelu",
@@ -99,7 +131,8 @@ extern const OpDef kPreluOp = {.name = "prelu",
                                .inferShapes = inferPrelu,
                                .evaluate = evalPrelu,
                                .lower = lowerPrelu,
-                               .macs = macsElementwise};
+                               .macs = macsElementwise,
+                               .asEpilogue = preluAsEpilogue};
 
 extern const OpDef kBatchNormOp = {
     .name = "batch_norm",
@@ -113,6 +146,7 @@ extern const OpDef kBatchNormOp = {
     .evaluate = evalBatchNorm,
     .lower = lowerBatchNorm,
     .macs = macsElementwise,
+    .channelAffine = batchNormAffine,
 };
 
 } // namespace kiln::ops

@@ -1,6 +1,9 @@
 // Op `conv_transpose`: N-d transposed convolution (1 to 3 spatial dims).
-//   operands: input [N, Cin, S...], weight [Cin, Cout/groups, K...], bias [Cout]?
-//   attrs: stride, padding (symmetric), output_padding, dilation, groups
+//   operands: input [N, Cin, S...], weight [Cin, Cout/groups, K...], bias [Cout]?,
+//             residual? (fused `add`)
+//   attrs: stride, padding (symmetric), output_padding, dilation, groups,
+//          activation?, act_a?, act_b? (fused activation epilogue)
+#include "ir/ops/epilogue.h"
 #include "ir/ops/op_helpers.h"
 
 namespace kiln::ops {
@@ -45,6 +48,7 @@ std::vector<Shape> inferConvTranspose(const Op &op) {
                " is too large)");
     out.push_back(o);
   }
+  verifyEpilogue(op, 3, out);
   return {out};
 }
 
@@ -105,6 +109,27 @@ void evalConvTranspose(const Op &op, const std::vector<const float *> &in,
           }
   for (size_t i = 0; i < acc.size(); ++i)
     out[0][i] = float(acc[i]);
+  applyEpilogue(op, in.size() > 3 ? in[3] : nullptr, out[0],
+                op.result()->numElements());
+}
+
+int64_t outChannel(const Op &op, int64_t flat) {
+  const Shape &w = op.operand(1)->shape;
+  int64_t kVol = numElements(w) / (w[0] * w[1]);
+  int64_t ic = flat / (w[1] * kVol), j = flat / kVol % w[1];
+  int64_t cinG = w[0] / op.getInt("groups");
+  return ic / cinG * w[1] + j;
+}
+
+bool foldAffine(Op &op, Graph &g, const std::vector<double> &scale,
+                const std::vector<double> &shift) {
+  return foldAffineIntoWeights(op, g, scale, shift, outChannel);
+}
+
+std::vector<AttrSpec> withEpilogue(std::vector<AttrSpec> attrs) {
+  for (const AttrSpec &a : epilogueAttrs())
+    attrs.push_back(a);
+  return attrs;
 }
 
 std::vector<KernelCall> lowerConvTranspose(const Op &op) {
@@ -119,7 +144,8 @@ std::vector<KernelCall> lowerConvTranspose(const Op &op) {
                    KernelParam::integer("cout", g.cout),
                    KernelParam::integer("groups", g.groups), arr("in", g.in),
                    arr("out", g.out), arr("k", g.k), arr("stride", g.s),
-                   arr("pad", g.p), arr("dil", g.d), noEpilogue()})}};
+                   arr("pad", g.p), arr("dil", g.d), epilogueParam(op)}),
+      {0, 1, 2, 3, -1}}};
 }
 
 int64_t macsConvTranspose(const Op &op) {
@@ -131,16 +157,18 @@ int64_t macsConvTranspose(const Op &op) {
 
 extern const OpDef kConvTransposeOp = {
     .name = "conv_transpose",
-    .operands = {{"input"}, {"weight"}, {"bias", true}},
-    .attrs = {{"dilation", AttrKind::Ints},
+    .operands = {{"input"}, {"weight"}, {"bias", true}, {"residual", true}},
+    .attrs = withEpilogue({{"dilation", AttrKind::Ints},
      {"groups", AttrKind::Int},
      {"output_padding", AttrKind::Ints},
      {"padding", AttrKind::Ints},
-     {"stride", AttrKind::Ints}},
+     {"stride", AttrKind::Ints}}),
     .inferShapes = inferConvTranspose,
     .evaluate = evalConvTranspose,
     .lower = lowerConvTranspose,
     .macs = macsConvTranspose,
+    .fusableEpilogue = true,
+    .foldChannelAffine = foldAffine,
 };
 
 } // namespace kiln::ops

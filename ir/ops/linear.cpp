@@ -1,5 +1,7 @@
 // Op `linear`: y = x W^T + b over the last dimension of an input of any rank.
-//   operands: input [..., in], weight [out, in], bias [out]?
+//   operands: input [..., in], weight [out, in], bias [out]?, residual?
+//   attrs: activation?, act_a?, act_b? (fused epilogue)
+#include "ir/ops/epilogue.h"
 #include "ir/ops/op_helpers.h"
 
 namespace kiln::ops {
@@ -19,6 +21,7 @@ std::vector<Shape> inferLinear(const Op &op) {
              std::to_string(w[0]) + "]");
   Shape y = x;
   y.back() = w[0];
+  verifyEpilogue(op, 3, y);
   return {y};
 }
 
@@ -34,6 +37,20 @@ void evalLinear(const Op &op, const std::vector<const float *> &in,
         acc += double(in[0][r * nIn + i]) * in[1][o * nIn + i];
       out[0][r * nOut + o] = float(acc);
     }
+  applyEpilogue(op, in.size() > 3 ? in[3] : nullptr, out[0],
+                op.result()->numElements());
+}
+
+int64_t outChannel(const Op &op, int64_t flat) {
+  return flat / op.operand(1)->shape[1];
+}
+
+bool foldAffine(Op &op, Graph &g, const std::vector<double> &scale,
+                const std::vector<double> &shift) {
+  // Per-channel maps act on dim 1; the output features are the last dim.
+  if (op.result()->shape.size() != 2)
+    return false;
+  return foldAffineIntoWeights(op, g, scale, shift, outChannel);
 }
 
 std::vector<KernelCall> lowerLinear(const Op &op) {
@@ -43,7 +60,8 @@ std::vector<KernelCall> lowerLinear(const Op &op) {
               "", {KernelParam::integer("rows",
                                         op.operand(0)->numElements() / w[1]),
                    KernelParam::integer("in", w[1]),
-                   KernelParam::integer("out", w[0]), noEpilogue()})}};
+                   KernelParam::integer("out", w[0]), epilogueParam(op)}),
+      {0, 1, 2, 3, -1}}};
 }
 
 int64_t macsLinear(const Op &op) {
@@ -54,11 +72,14 @@ int64_t macsLinear(const Op &op) {
 
 extern const OpDef kLinearOp = {
     .name = "linear",
-    .operands = {{"input"}, {"weight"}, {"bias", true}},
+    .operands = {{"input"}, {"weight"}, {"bias", true}, {"residual", true}},
+    .attrs = epilogueAttrs(),
     .inferShapes = inferLinear,
     .evaluate = evalLinear,
     .lower = lowerLinear,
     .macs = macsLinear,
+    .fusableEpilogue = true,
+    .foldChannelAffine = foldAffine,
 };
 
 } // namespace kiln::ops

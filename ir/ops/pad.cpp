@@ -111,6 +111,13 @@ std::vector<KernelCall> lowerPad(const Op &op) {
                               arr("before", g.before)})}};
 }
 
+bool padIsNoop(const Op &op) {
+  for (int64_t p : op.getInts("pads"))
+    if (p)
+      return false;
+  return true;
+}
+
 } // namespace
 
 extern const OpDef kPadOp = {.name = "pad",
@@ -120,6 +127,7 @@ extern const OpDef kPadOp = {.name = "pad",
                                        {"value", AttrKind::Float}},
                              .inferShapes = inferPad,
                              .evaluate = evalPad,
-                             .lower = lowerPad};
+                             .lower = lowerPad,
+                             .isNoop = padIsNoop};
 
 } // namespace kiln::ops

@@ -1,5 +1,8 @@
-// Op `reshape`: the same elements under another static shape (a view: no
-// data moves). attrs: shape (fully resolved, no -1).
+// View ops (no data moves):
+//   reshape (input) {shape}: the same elements under another static shape
+//     (fully resolved, no -1)
+//   identity (input): the input itself (Identity and Dropout layers at
+//     inference; removed by the remove-noops pass)
 #include "ir/ops/op_helpers.h"
 
 #include <algorithm>
@@ -25,13 +28,29 @@ void evalReshape(const Op &op, const std::vector<const float *> &in,
   std::copy(in[0], in[0] + op.result()->numElements(), out[0]);
 }
 
+bool reshapeIsNoop(const Op &op) {
+  return op.result()->shape == op.operand(0)->shape;
+}
+
+std::vector<Shape> inferIdentity(const Op &op) { return {operandShape(op, 0)}; }
+
+bool always(const Op &) { return true; }
+
 } // namespace
+
+extern const OpDef kIdentityOp = {.name = "identity",
+                                  .operands = {{"input"}},
+                                  .isView = true,
+                                  .inferShapes = inferIdentity,
+                                  .evaluate = evalReshape,
+                                  .isNoop = always};
 
 extern const OpDef kReshapeOp = {.name = "reshape",
                                  .operands = {{"input"}},
                                  .attrs = {{"shape", AttrKind::Ints}},
                                  .isView = true,
                                  .inferShapes = inferReshape,
-                                 .evaluate = evalReshape};
+                                 .evaluate = evalReshape,
+                                 .isNoop = reshapeIsNoop};
 
 } // namespace kiln::ops

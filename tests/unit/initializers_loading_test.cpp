@@ -16,8 +16,15 @@ namespace {
 
 std::unique_ptr<Graph> load(const std::string &layer,
                             const std::string &init = R"("init": {"seed": 7},)") {
-  std::string path =
-      (std::filesystem::temp_directory_path() / "kiln_init_model.json").string();
+  // One file per test and call: ctest runs the tests in parallel.
+  static int calls = 0;
+  std::string path = (std::filesystem::temp_directory_path() /
+                      ("kiln_init_" +
+                       std::string(::testing::UnitTest::GetInstance()
+                                       ->current_test_info()
+                                       ->name()) +
+                       "_" + std::to_string(calls++) + ".json"))
+                         .string();
   std::ofstream(path) << R"({"kiln": 1, "name": "m", )" << init
                       << R"( "inputs": [{"name": "x", "shape": [2, 16]}],
     "model": {"type": "Sequential", "layers": [)"

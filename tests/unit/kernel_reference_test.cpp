@@ -72,7 +72,7 @@ std::vector<float> runKernel(const Op &op, const std::vector<const float *> &in)
                   arg(3), y.data());
   else if (kc.kernel == "conv_transpose")
     kiln_rt::conv_transpose(paramsOf<kiln_rt::ConvParams>(kc), arg(0), arg(1),
-                            arg(2), y.data());
+                            arg(2), arg(3), y.data());
   else if (kc.kernel == "max_pool")
     kiln_rt::max_pool(paramsOf<kiln_rt::PoolParams>(kc), arg(0), y.data(),
                       nullptr);
@@ -80,7 +80,7 @@ std::vector<float> runKernel(const Op &op, const std::vector<const float *> &in)
     kiln_rt::avg_pool(paramsOf<kiln_rt::PoolParams>(kc), arg(0), y.data());
   else if (kc.kernel == "linear")
     kiln_rt::linear(paramsOf<kiln_rt::LinearParams>(kc), arg(0), arg(1),
-                    arg(2), y.data());
+                    arg(2), arg(3), y.data());
   else if (kc.kernel == "unary")
     kiln_rt::unary(paramsOf<kiln_rt::UnaryParams>(kc), arg(0), y.data());
   else if (kc.kernel == "prelu")

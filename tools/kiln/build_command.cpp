@@ -32,7 +32,7 @@ struct TempDir {
 } // namespace
 
 int build(const cli::Options &o) {
-  std::unique_ptr<Graph> g = load(o);
+  std::unique_ptr<Graph> g = load(o, true);
   CppOptions co;
   co.embed = o.embed;
   co.sourceName = fs::path(o.model).filename().string();

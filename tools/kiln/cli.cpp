@@ -15,6 +15,7 @@ commands:
   compile   compile to a standalone C++ folder (or print the IR)
   build     compile and link a static executable
   run       evaluate the model with the reference interpreter
+  opt       parse a textual IR file (.kir), run passes, print the result
   info      print each layer's output shape, parameters and MACs, and the
             weight and arena bytes
 
@@ -28,6 +29,18 @@ options:
                           --weights=incbin / --weights=array are aliases)
   --weights-section=NAME  section of the weights blob (incbin)
   --print-locations       print each op's JSON path in the IR
+
+optimisation (compile, build, opt; run and info only when asked):
+  -O0                     run no pass (the naive graph)
+  -O1, -O2, -O3           the default pipeline (the default)
+  --passes=a,b,c          run these passes instead (see --list-passes)
+  --list-passes           list the passes and the default pipeline
+  --print-ir-before=NAME  print the IR before pass NAME (repeatable)
+  --print-ir-after=NAME   print the IR after pass NAME (repeatable)
+  --print-ir-after-all    print the IR after every pass
+  --print-ir-after-change print the IR after every pass that changed it
+  --ir-dump-dir=DIR       write those dumps as DIR/NN-PASS.kir, not stderr
+  --verify-each           run the IR verifier after every pass
   --input NAME=FILE.npy   run: an input (float32, C order)
   --output NAME=FILE.npy  run: where to write an output (default: print)
   --cxx=COMPILER          build: the C++ compiler (default $CXX, else c++)
@@ -55,7 +68,7 @@ Options parse(int argc, char **argv) {
     usageError("missing command");
   o.command = args[0];
   const std::vector<std::string> commands = {"compile", "build", "run",
-                                             "info"};
+                                             "info",    "opt"};
   bool known = false;
   for (const auto &c : commands)
     known |= c == o.command;
@@ -64,7 +77,8 @@ Options parse(int argc, char **argv) {
                didYouMean(o.command, commands));
   const std::vector<std::string> valued = {
       "-o",     "-D",      "--emit",   "--weights", "--embed", "--weights-section",
-      "--input", "--output", "--cxx",   "--cxxflag", "--keep-sources"};
+      "--input", "--output", "--cxx",   "--cxxflag", "--keep-sources",
+      "--passes", "--print-ir-before", "--print-ir-after", "--ir-dump-dir"};
   for (size_t i = 1; i < args.size(); ++i) {
     std::string a = args[i], v;
     bool hasValue = false;
@@ -111,6 +125,38 @@ Options parse(int argc, char **argv) {
       o.weightsSection = v;
     } else if (a == "--print-locations") {
       o.printLocations = true;
+      o.instr.print.locations = true;
+    } else if (a == "-O0" || a == "-O1" || a == "-O2" || a == "-O3") {
+      o.optLevel = a[2] - '0';
+    } else if (a == "--passes") {
+      std::vector<std::string> list;
+      size_t start = 0;
+      while (start <= v.size()) {
+        size_t comma = v.find(',', start);
+        std::string item = v.substr(start, comma == std::string::npos
+                                               ? std::string::npos
+                                               : comma - start);
+        if (!item.empty())
+          list.push_back(item);
+        if (comma == std::string::npos)
+          break;
+        start = comma + 1;
+      }
+      o.passes = list;
+    } else if (a == "--list-passes") {
+      o.command = "list-passes";
+    } else if (a == "--print-ir-before") {
+      o.instr.printBefore.insert(v);
+    } else if (a == "--print-ir-after") {
+      o.instr.printAfter.insert(v);
+    } else if (a == "--print-ir-after-all") {
+      o.instr.printAfterAll = true;
+    } else if (a == "--print-ir-after-change") {
+      o.instr.printAfterChange = true;
+    } else if (a == "--ir-dump-dir") {
+      o.instr.dumpDir = v;
+    } else if (a == "--verify-each") {
+      o.instr.verifyEach = true;
     } else if (a == "--input") {
       o.inputs.push_back(splitAssign("--input", v));
     } else if (a == "--output") {
@@ -131,8 +177,10 @@ Options parse(int argc, char **argv) {
       usageError("unexpected argument \"" + a + "\"");
     }
   }
+  if (o.command == "list-passes")
+    return o;
   if (o.model.empty())
-    usageError("missing MODEL.json");
+    usageError(o.command == "opt" ? "missing FILE.kir" : "missing MODEL.json");
   if (o.command == "build" && o.output.empty())
     usageError("build needs -o PROGRAM");
   if (o.command == "compile" && o.emit == "cpp" && o.output.empty())

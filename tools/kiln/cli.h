@@ -3,6 +3,7 @@
 
 #include "codegen/cpp_backend.h"
 #include "frontend/model_loader.h"
+#include "passes/pass_manager.h"
 
 #include <optional>
 #include <string>
@@ -26,6 +27,11 @@ struct Options {
   std::string cxx;
   std::vector<std::string> cxxFlags;
   std::string keepSources;
+  /// Optimisation: -O level (-1: the command's default), an explicit
+  /// --passes list, and the dump / verify instrumentation.
+  int optLevel = -1;
+  std::optional<std::vector<std::string>> passes;
+  PassInstrumentation instr;
 };
 
 /// Parses argv; throws kiln::Error("kiln", "", message) on a usage error.

@@ -7,8 +7,19 @@
 
 namespace kiln::commands {
 
-/// Loads the model named on the command line, printing warnings.
-std::unique_ptr<Graph> load(const cli::Options &o);
+/// Loads the model named on the command line (printing warnings) and runs
+/// the optimisation pipeline the options ask for; `optimizeByDefault`:
+/// whether the command optimises when no -O / --passes is given.
+std::unique_ptr<Graph> load(const cli::Options &o, bool optimizeByDefault);
+
+/// Runs the passes the options ask for on `g`.
+void optimize(Graph &g, const cli::Options &o, bool optimizeByDefault);
+
+/// `kiln --list-passes`.
+int listPasses();
+
+/// `kiln opt FILE.kir`: parse, run passes, print.
+int opt(const cli::Options &o);
 
 /// `kiln compile`: C++ folder or textual IR.
 int compile(const cli::Options &o);

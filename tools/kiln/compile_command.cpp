@@ -8,16 +8,8 @@
 
 namespace kiln::commands {
 
-std::unique_ptr<Graph> load(const cli::Options &o) {
-  std::vector<std::string> warnings;
-  auto g = loadModel(o.model, o.load, &warnings);
-  for (const auto &w : warnings)
-    std::fprintf(stderr, "kiln: warning: %s\n", w.c_str());
-  return g;
-}
-
 int compile(const cli::Options &o) {
-  std::unique_ptr<Graph> g = load(o);
+  std::unique_ptr<Graph> g = load(o, true);
   if (o.emit == "ir") {
     std::string text = printGraph(*g, {o.printLocations});
     if (o.output.empty()) {

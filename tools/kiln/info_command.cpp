@@ -100,7 +100,7 @@ std::string tensorList(
 } // namespace
 
 int info(const cli::Options &o) {
-  std::unique_ptr<Graph> g = load(o);
+  std::unique_ptr<Graph> g = load(o, false);
 
   // Group the ops by the JSON path of their layer; rows in the order of
   // each layer's first op. A layer's ops are contiguous for each call, so

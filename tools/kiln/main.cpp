@@ -11,8 +11,14 @@
 int main(int argc, char **argv) {
   if (argc == 2 && std::strcmp(argv[1], "--version") == 0)
     return kiln::commands::version();
+  if (argc == 2 && std::strcmp(argv[1], "--list-passes") == 0)
+    return kiln::commands::listPasses();
   try {
     kiln::cli::Options o = kiln::cli::parse(argc, argv);
+    if (o.command == "list-passes")
+      return kiln::commands::listPasses();
+    if (o.command == "opt")
+      return kiln::commands::opt(o);
     if (o.command == "compile")
       return kiln::commands::compile(o);
     if (o.command == "build")

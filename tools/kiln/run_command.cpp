@@ -10,7 +10,7 @@
 namespace kiln::commands {
 
 int run(const cli::Options &o) {
-  std::unique_ptr<Graph> g = load(o);
+  std::unique_ptr<Graph> g = load(o, false);
   std::vector<std::vector<float>> inputs(g->inputs.size());
   std::vector<bool> given(g->inputs.size());
   for (const auto &[name, file] : o.inputs) {

@@ -8,9 +8,12 @@
 
 namespace kiln_rt {
 
-/// Same fields as ConvParams; the weight is [cin][cout/groups][k...].
+/// Same fields as ConvParams; the weight is [cin][cout/groups][k...]. The
+/// scatter accumulates into the output plane; the residual and the
+/// epilogue are applied in a last pass over the plane.
 inline void conv_transpose(const ConvParams &p, const float *x, const float *w,
-                           const float *bias, float *y) {
+                           const float *bias, const float *residual,
+                           float *y) {
   const int cin_g = p.cin / p.groups, cout_g = p.cout / p.groups;
   const index_t in_plane = index_t(p.in[0]) * p.in[1] * p.in[2];
   const index_t out_plane = index_t(p.out[0]) * p.out[1] * p.out[2];
@@ -48,6 +51,11 @@ inline void conv_transpose(const ConvParams &p, const float *x, const float *w,
                 }
               }
             }
+      }
+      if (residual) {
+        const float *rp = residual + (index_t(n) * p.cout + oc) * out_plane;
+        for (index_t i = 0; i < out_plane; ++i)
+          yp[i] += rp[i];
       }
       activate_span(p.ep, yp, out_plane);
     }

@@ -13,9 +13,9 @@ struct LinearParams {
 };
 static_assert(sizeof(LinearParams) == 4 * 6, "parameter structs hold 4-byte fields only");
 
-/// y[r][o] = bias[o] + sum_i x[r][i] * w[o][i], then the epilogue.
+/// y[r][o] = act(bias[o] + sum_i x[r][i] * w[o][i] + residual[r][o]).
 inline void linear(const LinearParams &p, const float *x, const float *w,
-                   const float *bias, float *y) {
+                   const float *bias, const float *residual, float *y) {
   for (int r = 0; r < p.rows; ++r) {
     const float *xr = x + index_t(r) * p.in;
     for (int o = 0; o < p.out; ++o) {
@@ -31,7 +31,10 @@ inline void linear(const LinearParams &p, const float *x, const float *w,
                 ((acc[4] + acc[5]) + (acc[6] + acc[7]));
       for (; i < p.in; ++i)
         s += xr[i] * wr[i];
-      y[index_t(r) * p.out + o] = activate(p.ep, s + (bias ? bias[o] : 0.0f));
+      s += bias ? bias[o] : 0.0f;
+      if (residual)
+        s += residual[index_t(r) * p.out + o];
+      y[index_t(r) * p.out + o] = activate(p.ep, s);
     }
   }
 }

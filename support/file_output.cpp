@@ -1,5 +1,5 @@
 // Writing generated files all-or-nothing.
-#include "codegen/generated_files.h"
+#include "support/file_output.h"
 
 #include "support/error.h"
 

@@ -1,0 +1,36 @@
+// The interface of an optimisation pass: a named transformation of the IR
+// graph that says whether it changed anything. Passes find what they need
+// in the op table's hooks (isNoop, asEpilogue, channelAffine, ...), never by
+// switching over op kinds.
+#pragma once
+
+#include "ir/graph.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace kiln {
+
+/// One pass.
+class Pass {
+public:
+  virtual ~Pass() = default;
+  /// The name used by --passes and the dump options.
+  virtual const char *name() const = 0;
+  /// One line for --help and the docs.
+  virtual const char *description() const = 0;
+  /// Transforms `g`; returns whether it changed the graph.
+  virtual bool run(Graph &g) = 0;
+};
+
+/// Makes the pass named `name`, or nullptr.
+std::unique_ptr<Pass> createPass(const std::string &name);
+
+/// Every pass name, in registry order.
+std::vector<std::string> allPassNames();
+
+/// The default optimisation pipeline (`-O1`, the default), in order.
+std::vector<std::string> defaultPipeline();
+
+} // namespace kiln

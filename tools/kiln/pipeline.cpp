@@ -1,0 +1,40 @@
+// Loading a model and running the optimisation pipeline the command line
+// asks for; `kiln --list-passes`.
+#include "frontend/model_loader.h"
+#include "passes/pass_manager.h"
+#include "tools/kiln/commands.h"
+
+#include <cstdio>
+
+namespace kiln::commands {
+
+void optimize(Graph &g, const cli::Options &o, bool optimizeByDefault) {
+  std::vector<std::string> pipeline;
+  if (o.passes)
+    pipeline = *o.passes;
+  else if (o.optLevel > 0 || (o.optLevel < 0 && optimizeByDefault))
+    pipeline = defaultPipeline();
+  PassManager(pipeline, o.instr).run(g);
+}
+
+std::unique_ptr<Graph> load(const cli::Options &o, bool optimizeByDefault) {
+  std::vector<std::string> warnings;
+  auto g = loadModel(o.model, o.load, &warnings);
+  for (const auto &w : warnings)
+    std::fprintf(stderr, "kiln: warning: %s\n", w.c_str());
+  optimize(*g, o, optimizeByDefault);
+  return g;
+}
+
+int listPasses() {
+  std::printf("passes:\n");
+  for (const std::string &n : allPassNames())
+    std::printf("  %-18s %s\n", n.c_str(), createPass(n)->description());
+  std::printf("default pipeline (-O1):\n ");
+  for (const std::string &n : defaultPipeline())
+    std::printf(" %s", n.c_str());
+  std::printf("\n");
+  return 0;
+}
+
+} // namespace kiln::commands
