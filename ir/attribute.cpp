@@ -53,6 +53,14 @@ std::string attrToString(const Attr &a) {
   case AttrKind::String: {
     std::string s = "\"";
     for (char c : std::get<std::string>(a)) {
+      if (c == '\n') {
+        s += "\\n";
+        continue;
+      }
+      if (c == '\t') {
+        s += "\\t";
+        continue;
+      }
       if (c == '"' || c == '\\')
         s += '\\';
       s += c;

@@ -220,8 +220,8 @@ bool Parser::consumeIf(char c) {
 void Parser::expect(char c, const std::string &context) {
   if (consumeIf(c))
     return;
-  fail(pos(), std::string("expected '") + c + "' " + context + ", found " +
-                  found());
+  fail(pos(),
+       std::string("expected '") + c + "' " + context + ", found " + found());
 }
 
 std::string Parser::peekWord() const {
@@ -329,8 +329,8 @@ bool Parser::scanNumber(Number &n) {
     if (errno == ERANGE && std::isinf(n.f))
       fail(n.pos, "float " + n.text + " is out of the double range");
   } else {
-    uint64_t limit = neg ? uint64_t(1) << 63
-                         : uint64_t(std::numeric_limits<int64_t>::max());
+    uint64_t limit =
+        neg ? uint64_t(1) << 63 : uint64_t(std::numeric_limits<int64_t>::max());
     uint64_t m = 0;
     for (char c : n.text.substr(neg ? 1 : 0)) {
       uint64_t d = uint64_t(c - '0');
@@ -405,8 +405,8 @@ TensorType Parser::parseType(const std::string &what) {
   else if (w == "i32")
     ty.elem = ElemType::I32;
   else
-    fail(ty.pos, "expected " + what + " (f32[...] or i32[...]), found " +
-                     found());
+    fail(ty.pos,
+         "expected " + what + " (f32[...] or i32[...]), found " + found());
   p_ += w.size();
   expect('[', "after the element type " + w);
   if (!consumeIf(']')) {
@@ -535,8 +535,8 @@ void Parser::parseHeader() {
 
   skipSpaces();
   if (t_.compare(p_, 2, "->") != 0)
-    fail(pos(), "expected '->' and the outputs after the inputs, found " +
-                    found());
+    fail(pos(),
+         "expected '->' and the outputs after the inputs, found " + found());
   p_ += 2;
   expect('(', "before the graph outputs");
   skipSpaces();
@@ -573,10 +573,26 @@ void Parser::parseWeight() {
   TensorType ty = parseType("the type of weight " + r.text());
   if (ty.elem != ElemType::F32)
     fail(ty.pos, "weights must be f32, found " + ty.text());
-  endLine("end of line after the type of weight " + r.text());
   int64_t n = numElements(ty.shape);
   std::shared_ptr<const std::vector<float>> data;
-  if (opts_.weightData)
+  // A one-element weight carries its value: `weight @s : f32[] = 0.5`.
+  skipSpaces();
+  if (consumeIf('=')) {
+    skipSpaces();
+    Pos at = pos();
+    if (n != 1)
+      fail(at, "only one-element weights carry a value, " + r.text() +
+                   " has " + std::to_string(n) + " elements");
+    Attr a = parseAttrValue();
+    double v = attrKind(a) == AttrKind::Float ? std::get<double>(a)
+               : attrKind(a) == AttrKind::Int
+                   ? double(std::get<int64_t>(a))
+                   : (fail(at, "expected a number for the value of " + r.text()),
+                      0.0);
+    data = std::make_shared<const std::vector<float>>(1, float(v));
+  }
+  endLine("end of line after the type of weight " + r.text());
+  if (!data && opts_.weightData)
     data = opts_.weightData(r.name, ty.shape);
   if (data && int64_t(data->size()) != n)
     fail(r.pos, "the data given for weight " + r.text() + " has " +
@@ -618,8 +634,9 @@ void Parser::parseOp() {
     checkNew(r);
     for (const Ref &o : results)
       if (o.name == r.name)
-        fail(r.pos, "redefinition of " + r.text() + ": it is already a "
-                                                    "result of this op");
+        fail(r.pos, "redefinition of " + r.text() +
+                        ": it is already a "
+                        "result of this op");
     results.push_back(std::move(r));
     if (!consumeIf(','))
       break;
@@ -650,8 +667,7 @@ void Parser::parseOp() {
     fail(results[0].pos, opName + " has " + std::to_string(def->numResults) +
                              " result" + (def->numResults == 1 ? "" : "s") +
                              ", found " + std::to_string(results.size()) +
-                             " result name" +
-                             (results.size() == 1 ? "" : "s"));
+                             " result name" + (results.size() == 1 ? "" : "s"));
 
   // Operands.
   expect('(', "after the op name " + opName);
@@ -670,14 +686,15 @@ void Parser::parseOp() {
       close = pos();
       if (consumeIf(')'))
         break;
-      fail(pos(), "expected ',' or ')' after operand " + r.text() +
-                      ", found " + found());
+      fail(pos(), "expected ',' or ')' after operand " + r.text() + ", found " +
+                      found());
     }
   }
   const auto &slots = def->operands;
   bool variadic = !slots.empty() && slots.back().variadic;
-  size_t required = size_t(std::count_if(
-      slots.begin(), slots.end(), [](const OperandSpec &o) { return !o.optional; }));
+  size_t required =
+      size_t(std::count_if(slots.begin(), slots.end(),
+                           [](const OperandSpec &o) { return !o.optional; }));
   if (!variadic && operands.size() > slots.size())
     fail(operandRefs[slots.size()].pos,
          opName + " takes at most " + std::to_string(slots.size()) +
@@ -708,16 +725,16 @@ void Parser::parseOp() {
       std::string name = word();
       if (name.empty())
         fail(at, "expected an attribute name, found " + found());
-      auto spec = std::find_if(
-          def->attrs.begin(), def->attrs.end(),
-          [&](const AttrSpec &a) { return name == a.name; });
+      auto spec =
+          std::find_if(def->attrs.begin(), def->attrs.end(),
+                       [&](const AttrSpec &a) { return name == a.name; });
       if (spec == def->attrs.end()) {
         std::vector<std::string> names;
         for (const AttrSpec &a : def->attrs)
           names.push_back(a.name);
         fail(at, opName + " has no attribute '" + name + "'" +
-                     didYouMean(name, names) + "; its attributes: " +
-                     attrList(*def));
+                     didYouMean(name, names) +
+                     "; its attributes: " + attrList(*def));
       }
       if (attrs.count(name))
         fail(at, "attribute '" + name + "' is given twice");
@@ -734,15 +751,15 @@ void Parser::parseOp() {
         continue;
       if (consumeIf('}'))
         break;
-      fail(pos(), "expected ',' or '}' after attribute '" + name +
-                      "', found " + found());
+      fail(pos(), "expected ',' or '}' after attribute '" + name + "', found " +
+                      found());
     }
   }
   std::string missing;
   for (const AttrSpec &a : def->attrs)
     if (!a.optional && !attrs.count(a.name))
-      missing += (missing.empty() ? "'" : ", '") + std::string(a.name) +
-                 "' (" + attrKindName(a.kind) + ")";
+      missing += (missing.empty() ? "'" : ", '") + std::string(a.name) + "' (" +
+                 attrKindName(a.kind) + ")";
   if (!missing.empty())
     fail(opPos, opName + ": missing attribute " + missing +
                     "; its attributes: " + attrList(*def));
@@ -828,8 +845,9 @@ void Parser::parseReturn() {
       std::string name = parseBareName("an output name (name = %value)");
       size_t i = outs.size();
       if (i >= outputs_.size())
-        fail(at, "output '" + name + "' is not declared in the graph "
-                                     "signature, which has " +
+        fail(at, "output '" + name +
+                     "' is not declared in the graph "
+                     "signature, which has " +
                      std::to_string(outputs_.size()) + " output(s)");
       const OutputDecl &d = outputs_[i];
       if (name != d.name)
@@ -901,8 +919,8 @@ std::unique_ptr<Graph> Parser::parse() {
   ++p_;
   endLine("end of line after '}'");
   if (!atEnd())
-    fail(pos(), "expected the end of the file after the graph, found " +
-                    found());
+    fail(pos(),
+         "expected the end of the file after the graph, found " + found());
   verifyGraph(*g_);
   return std::move(g_);
 }

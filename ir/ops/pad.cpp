@@ -35,6 +35,8 @@ std::vector<Shape> inferPad(const Op &op) {
     if (b < 0 || e < 0)
       op.error("negative padding is not supported, found " +
                shapeToString(pads));
+    if (b > kMaxElements || e > kMaxElements || n + b + e > kMaxElements)
+      op.error("padding " + shapeToString(pads) + " is too large");
     if (mode == 1 && (b >= n || e >= n))
       op.error("reflect padding " + std::to_string(std::max(b, e)) +
                " must be smaller than the padded dim's size " +

@@ -101,8 +101,9 @@ void expectRoundTrip(const Graph &g, const PrintOptions &opts) {
   ASSERT_EQ(p->ops.size(), g.ops.size());
   for (size_t i = 0; i < g.ops.size(); ++i)
     EXPECT_EQ(p->ops[i]->loc.path,
-              opts.locations ? g.ops[i]->loc.path
-                             : "line " + std::to_string(g.weights.size() + 2 + i))
+              opts.locations
+                  ? g.ops[i]->loc.path
+                  : "line " + std::to_string(g.weights.size() + 2 + i))
         << printOp(*g.ops[i]);
   EXPECT_NO_THROW(verifyGraph(*p));
 }
@@ -194,9 +195,7 @@ TEST(IrParserRoundTrip, ManyOpKinds) {
   fs::path dir = fs::temp_directory_path() /
                  ("kiln_ir_parser_test_" + std::to_string(::getpid()));
   fs::create_directories(dir);
-  {
-    std::ofstream(dir / "model.json") << kZoo;
-  }
+  { std::ofstream(dir / "model.json") << kZoo; }
   std::unique_ptr<Graph> g;
   try {
     g = loadModel((dir / "model.json").string(), {});
@@ -278,10 +277,11 @@ TEST(IrParserHandWritten, CanonicalTextRoundTrips) {
   EXPECT_EQ(printGraph(*g), kCanonical);
   // With locations: each op is at its line.
   std::string located = printGraph(*g, PrintOptions{true});
-  EXPECT_NE(located.find(
-                "%c = conv(%u, @w) {dilation = [1, 1], groups = 1, padding = "
-                "[1, 1, 1, 1], stride = [1, 1]} : f32[1,2,4,4] loc(\"line 11\")"),
-            std::string::npos)
+  EXPECT_NE(
+      located.find(
+          "%c = conv(%u, @w) {dilation = [1, 1], groups = 1, padding = "
+          "[1, 1, 1, 1], stride = [1, 1]} : f32[1,2,4,4] loc(\"line 11\")"),
+      std::string::npos)
       << located;
   EXPECT_EQ(printGraph(*parseGraph(located, "hand2.kir"), PrintOptions{true}),
             located);
@@ -355,9 +355,9 @@ TEST(IrParserHandWritten, WeightData) {
     return std::make_shared<const std::vector<float>>(1, 3.5f);
   };
   std::unique_ptr<Graph> g = parseGraph(kCanonical, "hand.kir", po);
-  EXPECT_EQ(asked, (std::vector<std::string>{"w[2, 2, 3, 3]", "bn.mean[2]",
-                                             "bn.var[2]", "bn.gamma[2]",
-                                             "s[]"}));
+  EXPECT_EQ(asked,
+            (std::vector<std::string>{"w[2, 2, 3, 3]", "bn.mean[2]",
+                                      "bn.var[2]", "bn.gamma[2]", "s[]"}));
   EXPECT_EQ(*g->weights[4]->data, std::vector<float>{3.5f});
   EXPECT_EQ(*g->weights[0]->data, std::vector<float>(36, 0.0f));
 }
@@ -413,8 +413,7 @@ std::string edited(const std::string &from, const std::string &to) {
 /// Parsing `text` throws a kiln::Error at `location` of file "bad.kir"
 /// whose message contains `fragment`.
 void expectError(const std::string &text, const std::string &location,
-                 const std::string &fragment,
-                 const ParseOptions &opts = {}) {
+                 const std::string &fragment, const ParseOptions &opts = {}) {
   try {
     parseGraph(text, "bad.kir", opts);
     ADD_FAILURE() << "no error for:\n" << text;
@@ -585,10 +584,10 @@ TEST(IrParserErrors, ReturnOfWrongShape) {
 }
 
 TEST(IrParserErrors, ReturnMissesAnOutput) {
-  expectError(edited("-> (y: f32[1,4,6,6])",
-                     "-> (y: f32[1,4,6,6], z: f32[1,4,6,6])"),
-              "line 6, column 16",
-              "return is missing output 'z' declared in the graph signature");
+  expectError(
+      edited("-> (y: f32[1,4,6,6])", "-> (y: f32[1,4,6,6], z: f32[1,4,6,6])"),
+      "line 6, column 16",
+      "return is missing output 'z' declared in the graph signature");
 }
 
 TEST(IrParserErrors, RankMismatchFromShapeInference) {
