@@ -4,7 +4,10 @@
 #   1. kiln build -> static executable; its outputs match expected_*.npy
 #   2. kiln compile -> C++ folder; compiles on its own with the strict flags
 #      (incbin and --embed=array weights)
-#   3. kiln run (reference interpreter) matches expected_*.npy
+#   3. kiln run (reference interpreter) matches expected_*.npy, on the naive
+#      graph and after the default pipeline (verified after every pass)
+#   4. the textual IR round-trips: print, parse (kiln opt), print is
+#      identical, before and after the pipeline
 # usage: check_model.sh KILN MODEL_DIR WORKDIR [extra kiln flags...]
 set -euo pipefail
 kiln=$1 dir=$2 work=$3
@@ -29,7 +32,7 @@ for f in "$dir"/expected_*.npy; do
 done
 
 # 1. Static executable.
-"$kiln" build "$dir/model.json" "${flags[@]}" -o "$work/prog"
+"$kiln" build "$dir/model.json" "${flags[@]}" --verify-each -o "$work/prog"
 out_args=()
 for n in "${outputs[@]}"; do out_args+=(--output "$n=$work/prog_$n.npy"); done
 "$work/prog" "${inputs[@]}" "${out_args[@]}"
@@ -54,3 +57,18 @@ for n in "${outputs[@]}"; do out_args+=(--output "$n=$work/run_$n.npy"); done
 for n in "${outputs[@]}"; do
   $compare "$dir/expected_$n.npy" "$work/run_$n.npy" --label "kiln run $n"
 done
+
+out_args=()
+for n in "${outputs[@]}"; do out_args+=(--output "$n=$work/run_O1_$n.npy"); done
+"$kiln" run "$dir/model.json" "${flags[@]}" -O1 --verify-each "${inputs[@]}" "${out_args[@]}"
+for n in "${outputs[@]}"; do
+  $compare "$dir/expected_$n.npy" "$work/run_O1_$n.npy" --label "kiln run -O1 $n"
+done
+
+# 4. Textual IR round trip.
+for level in -O0 -O1; do
+  "$kiln" compile "$dir/model.json" "${flags[@]}" $level --emit=ir --print-locations -o "$work/ir$level.kir"
+  "$kiln" opt "$work/ir$level.kir" --print-locations -o "$work/ir$level.again.kir"
+  cmp "$work/ir$level.kir" "$work/ir$level.again.kir"
+done
+echo "textual IR round-trips at -O0 and -O1"

@@ -22,7 +22,7 @@ commands:
 options:
   -o PATH                 output folder (compile), executable (build), or
                           file (compile --emit=ir; default stdout)
-  --emit=cpp|ir           what compile writes (default cpp)
+  --emit=cpp|ir|dot       what compile writes (default cpp; dot: Graphviz)
   -D NAME=VALUE           set a model option
   --weights FILE          weights file, instead of the JSON's "weights"
   --embed=incbin|array    how weights are embedded in C++ (default incbin;
@@ -105,8 +105,8 @@ Options parse(int argc, char **argv) {
       auto [k, val] = splitAssign("-D", v);
       o.load.defines[k] = val;
     } else if (a == "--emit") {
-      if (v != "cpp" && v != "ir")
-        usageError("--emit expects cpp or ir, found \"" + v + "\"");
+      if (v != "cpp" && v != "ir" && v != "dot")
+        usageError("--emit expects cpp, ir or dot, found \"" + v + "\"");
       o.emit = v;
     } else if (a == "--embed" || (a == "--weights" &&
                                   (v == "array" || v == "incbin"))) {

@@ -1,5 +1,6 @@
 // `kiln compile`: a model to a standalone C++ folder, or its textual IR.
 #include "codegen/cpp_backend.h"
+#include "ir/dot_printer.h"
 #include "ir/printer.h"
 #include "tools/kiln/commands.h"
 
@@ -10,8 +11,9 @@ namespace kiln::commands {
 
 int compile(const cli::Options &o) {
   std::unique_ptr<Graph> g = load(o, true);
-  if (o.emit == "ir") {
-    std::string text = printGraph(*g, {o.printLocations});
+  if (o.emit == "ir" || o.emit == "dot") {
+    std::string text =
+        o.emit == "ir" ? printGraph(*g, {o.printLocations}) : printDot(*g);
     if (o.output.empty()) {
       std::fputs(text.c_str(), stdout);
       return 0;
