@@ -55,6 +55,44 @@ inline float activate(const Epilogue &e, float v) {
   }
 }
 
+/// Writes y[i] = activation(acc[i] (+ residual[i])) for `n` values: the
+/// store of a fused epilogue, with the activation chosen once per call so
+/// that each case is a simple loop. Called with a constant `n` (a full
+/// tile), the loops have a fixed trip count that -O2 vectorises.
+template <int N = 0>
+inline void store_epilogue(const Epilogue &e, const float *acc,
+                           const float *residual, float *y, int count = N) {
+  const int n = N ? N : count;
+  float v[64];
+  const float *in = acc;
+  if (residual) {
+    for (int i = 0; i < n; ++i)
+      v[i] = acc[i] + residual[i];
+    in = v;
+  }
+  switch (e.act) {
+  case ACT_NONE:
+    for (int i = 0; i < n; ++i)
+      y[i] = in[i];
+    return;
+  case ACT_RELU:
+    for (int i = 0; i < n; ++i)
+      y[i] = in[i] < 0.0f ? 0.0f : in[i];
+    return;
+  case ACT_RELU6:
+    for (int i = 0; i < n; ++i)
+      y[i] = in[i] < 0.0f ? 0.0f : (in[i] > 6.0f ? 6.0f : in[i]);
+    return;
+  case ACT_LEAKY_RELU:
+    for (int i = 0; i < n; ++i)
+      y[i] = in[i] >= 0.0f ? in[i] : in[i] * e.a;
+    return;
+  default:
+    for (int i = 0; i < n; ++i)
+      y[i] = activate(e, in[i]);
+  }
+}
+
 /// Applies the epilogue `e` to `n` contiguous values in place.
 inline void activate_span(const Epilogue &e, float *y, index_t n) {
   switch (e.act) {

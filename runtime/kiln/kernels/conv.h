@@ -19,7 +19,8 @@ struct ConvParams {
 };
 static_assert(sizeof(ConvParams) == 4 * 25, "parameter structs hold 4-byte fields only");
 
-/// Width of the tile of outputs accumulated together.
+/// Width of the tile of outputs accumulated together (at most 64, the
+/// store_epilogue buffer).
 constexpr int kConvTile = 16;
 
 /// y[n][cout][out...] = act(bias + sum over the group's input channels and
@@ -86,15 +87,11 @@ inline void conv(const ConvParams &p, const float *x, const float *w,
                 }
               }
             }
-            float *yr = y + row + ow0;
-            if (residual) {
-              const float *rr = residual + row + ow0;
-              for (int t = 0; t < nt; ++t)
-                yr[t] = activate(p.ep, acc[t] + rr[t]);
-            } else {
-              for (int t = 0; t < nt; ++t)
-                yr[t] = activate(p.ep, acc[t]);
-            }
+            const float *rr = residual ? residual + row + ow0 : nullptr;
+            if (nt == kConvTile)
+              store_epilogue<kConvTile>(p.ep, acc, rr, y + row + ow0);
+            else
+              store_epilogue(p.ep, acc, rr, y + row + ow0, nt);
           }
         }
     }

@@ -6,12 +6,16 @@ the exporter:
 - ``safetensors_io``: a dependency-free safetensors writer (and a small reader
   used by the tests);
 - ``layers``: ``export_layer(module)`` gives the JSON entry of a leaf module;
-- ``model``: helpers that assemble a model JSON and write it with its weights.
+- ``model``: helpers that assemble a model JSON and write it with its weights;
+- ``trace``: ``export_module`` / ``export`` turn a whole ``nn.Module`` into
+  the format through torch.fx (also the ``kiln-export`` command and
+  ``python3 -m kiln_export``).
 """
 
 from .safetensors_io import write_safetensors, read_safetensors  # noqa: F401
 from .layers import export_layer, UnsupportedModuleError, SUPPORTED_TYPES  # noqa: F401
 from .model import make_model, state_dict_tensors, write_model  # noqa: F401
+from .trace import ExportError, export, export_module, reinit  # noqa: F401
 
 __all__ = [
     "write_safetensors",
@@ -22,4 +26,8 @@ __all__ = [
     "make_model",
     "state_dict_tensors",
     "write_model",
+    "ExportError",
+    "export",
+    "export_module",
+    "reinit",
 ]

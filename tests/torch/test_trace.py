@@ -1,0 +1,454 @@
+#!/usr/bin/python3
+"""Tests of the whole-module exporter (tools/kiln_export/kiln_export/trace.py).
+
+Run: /usr/bin/python3 -m unittest discover -s tests/torch -p 'test_*.py'
+  or /usr/bin/python3 tests/torch/test_trace.py
+The tests that run models use the driver named by $KILN (default:
+build/bin/kiln of this source tree) and are skipped when there is none.
+They use `kiln run` only (no C++ compile), so the file runs in seconds.
+"""
+
+import collections
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tools", "kiln_export"))
+
+from kiln_export import (ExportError, export, export_layer,  # noqa: E402
+                         export_module, read_safetensors, reinit)
+
+KILN = os.environ.get("KILN") or os.path.join(ROOT, "build", "bin", "kiln")
+HAVE_KILN = os.access(KILN, os.X_OK)
+LENET = "/work/shared/models/lenet"
+
+
+# ---------------------------------------------------------------------------
+# Modules
+
+
+class LeNet(nn.Module):
+    """/work/shared/models/lenet re-created as a PyTorch class."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(collections.OrderedDict([
+            ("conv1", nn.Conv2d(3, 6, 5)),
+            ("relu1", nn.ReLU(inplace=True)),
+            ("pool1", nn.MaxPool2d(2, 2)),
+            ("conv2", nn.Conv2d(6, 16, 5)),
+            ("relu2", nn.ReLU(inplace=True)),
+            ("pool2", nn.MaxPool2d(2, 2)),
+        ]))
+        self.classifier = nn.Sequential(collections.OrderedDict([
+            ("fc1", nn.Linear(400, 120)),
+            ("relu3", nn.ReLU()),
+            ("fc2", nn.Linear(120, 84)),
+            ("relu4", nn.ReLU(inplace=True)),
+            ("fc3", nn.Linear(84, 10)),
+        ]))
+
+    def forward(self, x):
+        h = self.features(x)
+        # a size query resolved from the traced shape: view(1, -1)
+        f = h.view(h.size(0), -1)
+        return self.classifier(f)
+
+
+class Residual(nn.Module):
+    def __init__(self, c=4):
+        super().__init__()
+        self.conv = nn.Conv2d(c, c, 3, padding=1)
+        self.bn = nn.BatchNorm2d(c)
+
+    def forward(self, x):
+        return F.relu(x + self.bn(self.conv(x)))
+
+
+class TwoBlocks(nn.Module):
+    """User modules inside a user module and a Sequential."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 4, 1)
+        self.blocks = nn.Sequential(Residual(), Residual())
+        self.extra = Residual()
+        self.head = nn.Linear(4, 3)
+
+    def forward(self, x):
+        h = self.blocks(self.stem(x))
+        h = self.extra(h) * 0.5
+        h = torch.mean(h, dim=(2, 3))
+        return torch.softmax(self.head(h), dim=1)
+
+
+class Linears(nn.Module):
+    def __init__(self, n=5):
+        super().__init__()
+        self.linears = nn.ModuleList([nn.Linear(6, 6) for _ in range(n)])
+
+    def forward(self, x):
+        for linear in self.linears:
+            x = linear(x)
+        return torch.tanh(x)
+
+
+class PartialList(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(6, 6), nn.ReLU(),
+                                     nn.Linear(6, 2)])
+
+    def forward(self, x):
+        return self.layers[2](self.layers[0](x))
+
+
+class Choices(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.choices = nn.ModuleDict({"conv": nn.Conv2d(3, 3, 3, padding=1),
+                                      "pool": nn.MaxPool2d(3, 1, 1)})
+        self.acts = nn.ModuleDict({"relu": nn.ReLU(), "prelu": nn.PReLU(3)})
+
+    def forward(self, x):
+        return self.acts["prelu"](self.choices["conv"](x))
+
+
+class Encoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Linear(4, 8)
+        self.rnn = nn.LSTM(8, 8)
+
+    def forward(self, x):
+        return self.rnn(self.proj(x))[0]
+
+
+class WithLSTM(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.encoder = Encoder()
+
+    def forward(self, x):
+        return self.encoder(x)
+
+
+class Pools(nn.Module):
+    """Multi-output layer, functional pools, cat, size arithmetic."""
+
+    def __init__(self):
+        super().__init__()
+        self.pool = nn.MaxPool2d(2, return_indices=True)
+
+    def forward(self, x):
+        v, idx = self.pool(x)
+        a = F.max_pool2d(x, 2)
+        b = F.avg_pool2d(x, 2)
+        c = torch.cat([v, a, b], 1)
+        c = F.adaptive_avg_pool2d(c, (1, 1))
+        return c.reshape(x.shape[0], x.size(1) * 3)
+
+
+class InplaceHazard(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 1)
+
+    def forward(self, x):
+        h = self.conv(x)
+        r = F.relu(h, inplace=True)
+        return h - r
+
+
+class AugAssignHazard(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 1)
+
+    def forward(self, x):
+        h = self.conv(x)
+        y = h
+        y += x          # fx records y + x; PyTorch also changes h
+        return y * h
+
+
+class UsesConv2dFunction(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(3, 3, 1, 1))
+
+    def forward(self, x):
+        return F.conv2d(x, self.weight)
+
+
+# ---------------------------------------------------------------------------
+# Helpers
+
+
+def canonical_forward(steps):
+    """Steps with value names replaced by their order of definition, so
+    that two forwards that differ only in value names compare equal."""
+    names = {}
+
+    def rn(v):
+        if isinstance(v, str):
+            if v not in names:
+                names[v] = "v%d" % len(names)
+            return names[v]
+        return v
+
+    out = []
+    for st in steps:
+        st = dict(st)
+        if "in" in st:
+            st["in"] = [rn(v) for v in st["in"]]
+        if "out" in st:
+            st["out"] = [rn(v) for v in st["out"]] if isinstance(
+                st["out"], list) else rn(st["out"])
+        if "return" in st:
+            st["return"] = [rn(v) for v in st["return"]]
+        out.append(st)
+    return out
+
+
+def layer_from_entry(entry):
+    """The PyTorch layer a reference JSON entry describes (arguments not
+    given take PyTorch's defaults, as the format says)."""
+    args = {k: (tuple(v) if isinstance(v, list) else v)
+            for k, v in entry.items() if k not in ("type", "name")}
+    return getattr(nn, entry["type"])(**args)
+
+
+class TraceTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="kiln_trace_test_")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    # -- helpers -------------------------------------------------------
+    def kiln_run(self, path, inputs, outputs=("y",)):
+        args = [KILN, "run", path]
+        for n, x in inputs.items():
+            f = os.path.join(self.dir, "in_%s.npy" % n)
+            np.save(f, x)
+            args += ["--input", "%s=%s" % (n, f)]
+        for o in outputs:
+            args += ["--output", "%s=%s" % (o, os.path.join(
+                self.dir, "out_%s.npy" % o))]
+        p = subprocess.run(args, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT)
+        self.assertEqual(p.returncode, 0, p.stdout.decode())
+        return [np.load(os.path.join(self.dir, "out_%s.npy" % o))
+                for o in outputs]
+
+    def export_and_run(self, module, shape, seed=0, sub="m"):
+        reinit(module, seed)
+        module.eval()
+        out = os.path.join(self.dir, sub)
+        path = export(module, [("x", shape)], out)
+        with open(path) as f:
+            model = json.load(f)
+        if HAVE_KILN:
+            x = np.random.RandomState(seed).standard_normal(shape).astype(
+                np.float32)
+            (got,) = self.kiln_run(path, {"x": x})
+            with torch.no_grad():
+                want = module(torch.from_numpy(x.copy())).numpy()
+            self.assertEqual(got.shape, want.shape)
+            np.testing.assert_allclose(got, want, rtol=0,
+                                       atol=1e-5 * np.abs(want).max())
+        return model
+
+    def assertRefused(self, module, shape, *words):
+        out = os.path.join(self.dir, "refused")
+        with self.assertRaises(ExportError) as cm:
+            export(module, [("x", shape)], out)
+        msg = str(cm.exception)
+        for w in words:
+            self.assertIn(w, msg)
+        self.assertFalse(os.path.exists(out), "files left behind")
+        return msg
+
+    # -- LeNet against the reference JSON -------------------------------
+    def compare_tree(self, ref, got, where):
+        self.assertEqual(ref["type"], got["type"], where)
+        self.assertEqual(ref.get("name"), got.get("name"), where)
+        if ref["type"] in ("Sequential", "ModuleList"):
+            self.assertEqual(len(ref["layers"]), len(got["layers"]), where)
+            for i, (a, b) in enumerate(zip(ref["layers"], got["layers"])):
+                self.compare_tree(a, b, "%s.layers[%d]" % (where, i))
+        elif "forward" in ref or ref["type"] == "ModuleDict":
+            self.assertEqual(sorted(ref["modules"]), sorted(got["modules"]),
+                             where)
+            for k in ref["modules"]:
+                self.compare_tree(ref["modules"][k], got["modules"][k],
+                                  "%s.modules.%s" % (where, k))
+            if "forward" in ref:
+                self.assertEqual(canonical_forward(ref["forward"]),
+                                 canonical_forward(got["forward"]), where)
+        else:
+            # A layer: the reference omits defaults and says "inplace";
+            # ours writes every argument. Same layer iff the PyTorch layer
+            # the reference describes exports to our entry.
+            want = export_layer(layer_from_entry(ref))
+            mine = {k: v for k, v in got.items() if k != "name"}
+            self.assertEqual(json.loads(json.dumps(want)), mine, where)
+
+    def test_lenet_same_tree_as_reference(self):
+        with open(os.path.join(LENET, "model.json")) as f:
+            ref = json.load(f)
+        net = LeNet().eval()
+        # the reference weights load with strict=True: same state_dict keys
+        tensors, _ = read_safetensors(os.path.join(LENET,
+                                                   "weights.safetensors"))
+        net.load_state_dict({k: torch.from_numpy(v)
+                             for k, v in tensors.items()}, strict=True)
+        model, written = export_module(net, [("x", [1, 3, 32, 32])])
+        self.assertEqual(sorted(written), sorted(tensors))
+        self.assertEqual(model["name"], ref["name"])
+        self.assertEqual(model["inputs"], ref["inputs"])
+        self.compare_tree(ref["model"], model["model"], "model")
+        # the view step is written exactly as in the reference
+        self.assertIn({"op": "view", "shape": [1, -1]},
+                      [{k: s[k] for k in ("op", "shape")}
+                       for s in model["model"]["forward"] if "op" in s])
+        if HAVE_KILN:
+            path = export(net, [("x", [1, 3, 32, 32])],
+                          os.path.join(self.dir, "lenet"))
+            x = np.load(os.path.join(LENET, "input_x.npy"))
+            (got,) = self.kiln_run(path, {"x": x})
+            want = np.load(os.path.join(LENET, "expected_y.npy"))
+            np.testing.assert_allclose(got, want, rtol=0,
+                                       atol=1e-5 * np.abs(want).max())
+
+    # -- user forwards ----------------------------------------------------
+    def test_residual_block(self):
+        model = self.export_and_run(Residual(), [2, 4, 6, 6], seed=1)
+        fwd = model["model"]["forward"]
+        self.assertEqual(model["model"]["type"], "Residual")
+        self.assertEqual(sorted(model["model"]["modules"]), ["bn", "conv"])
+        self.assertEqual([s.get("call") or s.get("op") for s in fwd[:-1]],
+                         ["conv", "bn", "add", "relu"])
+        add = fwd[2]
+        self.assertEqual(add["in"][0], "x")
+        self.assertEqual(add["alpha"], 1)
+        self.assertEqual(fwd[-1], {"return": ["y"]})
+
+    def test_nested_user_modules(self):
+        model = self.export_and_run(TwoBlocks(), [1, 3, 5, 5], seed=2)
+        blocks = model["model"]["modules"]["blocks"]
+        self.assertEqual(blocks["type"], "Sequential")
+        self.assertEqual([b["type"] for b in blocks["layers"]],
+                         ["Residual", "Residual"])
+        self.assertNotIn("name", blocks["layers"][0])  # index names
+        self.assertEqual(blocks["layers"][0]["inputs"], ["x"])
+        ops = [s for s in model["model"]["forward"] if "op" in s]
+        self.assertIn({"op": "mul", "in": [ops[0]["in"][0], 0.5]},
+                      [{k: s[k] for k in ("op", "in")} for s in ops])
+        mean = [s for s in ops if s["op"] == "mean"][0]
+        self.assertEqual((mean["dim"], mean["keepdim"]), ([2, 3], False))
+
+    def test_module_list_loop(self):
+        model = self.export_and_run(Linears(), [3, 6], seed=3)
+        m = model["model"]
+        self.assertEqual(m["modules"]["linears"]["type"], "ModuleList")
+        self.assertEqual(len(m["modules"]["linears"]["layers"]), 5)
+        # the loop over the whole list is one call of the list
+        self.assertEqual(m["forward"][0]["call"], "linears")
+        self.assertEqual(len(m["forward"]), 3)
+
+    def test_module_list_elements(self):
+        model = self.export_and_run(PartialList(), [3, 6], seed=4)
+        calls = [s["call"] for s in model["model"]["forward"]
+                 if "call" in s]
+        self.assertEqual(calls, ["layers.0", "layers.2"])
+
+    def test_module_dict_constant_key(self):
+        model = self.export_and_run(Choices(), [1, 3, 6, 6], seed=5)
+        m = model["model"]
+        self.assertEqual(m["modules"]["choices"]["type"], "ModuleDict")
+        self.assertEqual(sorted(m["modules"]["choices"]["modules"]),
+                         ["conv", "pool"])
+        calls = [s["call"] for s in m["forward"] if "call" in s]
+        self.assertEqual(calls, ["choices.conv", "acts.prelu"])
+
+    def test_multi_output_and_sizes(self):
+        model, _ = export_module(Pools().eval(), [("x", [2, 3, 8, 8])])
+        fwd = model["model"]["forward"]
+        self.assertEqual(fwd[0]["call"], "pool")
+        self.assertEqual(len(fwd[0]["out"]), 2)
+        ops = {s["op"]: s for s in fwd if "op" in s}
+        self.assertEqual(ops["max_pool2d"]["stride"], 2)
+        self.assertEqual(ops["cat"]["in"][0], fwd[0]["out"][0])
+        self.assertEqual(ops["adaptive_avg_pool2d"]["output_size"], [1, 1])
+        self.assertEqual(ops["reshape"]["shape"], [2, 9])
+
+    # -- refusals ---------------------------------------------------------
+    def test_lstm_refused(self):
+        msg = self.assertRefused(WithLSTM(), [5, 2, 4], "'encoder.rnn'",
+                                 "LSTM")
+        self.assertIn("nearest supported alternative", msg)
+
+    def test_existing_output_kept_on_error(self):
+        out = os.path.join(self.dir, "keep")
+        export(Residual().eval(), [("x", [1, 4, 3, 3])], out)
+        before = sorted(os.listdir(out))
+        with open(os.path.join(out, "model.json")) as f:
+            text = f.read()
+        with self.assertRaises(ExportError):
+            export(WithLSTM(), [("x", [5, 2, 4])], out)
+        self.assertEqual(sorted(os.listdir(out)), before)
+        with open(os.path.join(out, "model.json")) as f:
+            self.assertEqual(f.read(), text)
+
+    def test_function_refused(self):
+        self.assertRefused(UsesConv2dFunction(), [1, 3, 4, 4], "(root)",
+                           "UsesConv2dFunction", "conv2d", "nn.Conv2d")
+
+    def test_inplace_hazards_refused(self):
+        self.assertRefused(InplaceHazard(), [1, 3, 4, 4], "in place")
+        self.assertRefused(AugAssignHazard(), [1, 3, 4, 4],
+                           "AugAssignHazard", "y += x")
+
+    def test_control_flow_refused(self):
+        class Branchy(nn.Module):
+            def forward(self, x):
+                if x.sum() > 0:
+                    return x
+                return -x
+        self.assertRefused(Branchy(), [2, 2], "Branchy", "torch.fx")
+
+    # -- the command -------------------------------------------------------
+    @unittest.skipUnless(HAVE_KILN, "no kiln driver at " + KILN)
+    def test_command_line_with_check(self):
+        out = os.path.join(self.dir, "cli")
+        p = subprocess.run(
+            [sys.executable, os.path.join(ROOT, "tools", "kiln_export",
+                                          "kiln-export"),
+             os.path.abspath(__file__) + ":TwoBlocks", "--input",
+             "x:1,3,5,5", "-o", out, "--seed", "7", "--check", KILN],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.assertEqual(p.returncode, 0, p.stdout.decode())
+        self.assertIn("check passed", p.stdout.decode())
+        self.assertEqual(sorted(os.listdir(out)),
+                         ["model.json", "model.safetensors"])
+        with open(os.path.join(out, "model.json")) as f:
+            self.assertEqual(json.load(f)["name"], "twoblocks")
+        tensors, _ = read_safetensors(os.path.join(out, "model.safetensors"))
+        self.assertEqual(sorted(tensors), sorted(TwoBlocks().state_dict()))
+
+
+if __name__ == "__main__":
+    unittest.main()
