@@ -398,7 +398,7 @@ TEST(ErrorsCli, BadCommandLines) {
       {{"compile", model, "-o", out, "--frobnicate"},
        "unknown option \"--frobnicate\""},
       {{"compile", model, "-o", out, "-D", "act"}, "expects NAME=VALUE"},
-      {{"compile", model, "-o", out, "--emit=asm"}, "--emit expects cpp or ir"},
+      {{"compile", model, "-o", out, "--emit=asm"}, "--emit expects cpp, ir or dot"},
       {{"compile", model, "-o", out, "--embed=zip"},
        "--embed expects incbin or array"},
       {{"compile", model, "-o", out, "other.json"},
