@@ -23,17 +23,18 @@ std::vector<float> randomVector(size_t n, unsigned seed) {
 
 // ResNet-18 layer1: 64 -> 64 channels, 3x3, 56x56, batch 1.
 constexpr kiln_rt::ConvParams convParams(int act) {
-  return {1,           64,          64,          1,
-          {1, 56, 56}, {1, 56, 56}, {1, 3, 3},   {1, 1, 1},
-          {0, 1, 1},   {1, 1, 1},   {act, 0, 0}};
+  return {1,         64,        64,        1,         {1, 56, 56}, {1, 56, 56},
+          {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}, {act, 0, 0}};
 }
 constexpr kiln_rt::ConvParams kConv = convParams(kiln_rt::ACT_NONE);
 constexpr kiln_rt::ConvParams kConvRelu = convParams(kiln_rt::ACT_RELU);
 constexpr int kOut = 64 * 56 * 56;
 constexpr kiln_rt::UnaryParams kRelu = {kOut, {kiln_rt::ACT_RELU, 0, 0}};
-constexpr kiln_rt::BinaryParams kAdd = {
-    kiln_rt::BIN_ADD, 1.0f, {1, 1, 1, 1, 1, kOut}, {0, 0, 0, 0, 0, 1},
-    {0, 0, 0, 0, 0, 1}};
+constexpr kiln_rt::BinaryParams kAdd = {kiln_rt::BIN_ADD,
+                                        1.0f,
+                                        {1, 1, 1, 1, 1, kOut},
+                                        {0, 0, 0, 0, 0, 1},
+                                        {0, 0, 0, 0, 0, 1}};
 
 struct ConvData {
   std::vector<float> x = randomVector(64 * 56 * 56, 1),
@@ -94,9 +95,9 @@ void BM_ConvThenAddThenRelu(benchmark::State &s) {
 // MobileNetV2's first depthwise conv: 32 channels, 3x3, 112x112, groups 32.
 // Little arithmetic per output, so a second pass over the output shows.
 constexpr kiln_rt::ConvParams depthwise(int act) {
-  return {1,           32,         32,          32,
-          {1, 112, 112}, {1, 112, 112}, {1, 3, 3}, {1, 1, 1},
-          {0, 1, 1},   {1, 1, 1},  {act, 0, 0}};
+  return {
+      1,         32,        32,        32,        {1, 112, 112}, {1, 112, 112},
+      {1, 3, 3}, {1, 1, 1}, {0, 1, 1}, {1, 1, 1}, {act, 0, 0}};
 }
 constexpr kiln_rt::ConvParams kDw = depthwise(kiln_rt::ACT_NONE);
 constexpr kiln_rt::ConvParams kDwRelu6 = depthwise(kiln_rt::ACT_RELU6);
@@ -112,8 +113,7 @@ struct DwData {
 void BM_Depthwise(benchmark::State &s) {
   DwData d;
   for (auto _ : s) {
-    kiln_rt::conv(kDw, d.x.data(), d.w.data(), d.b.data(), nullptr,
-                  d.y.data());
+    kiln_rt::conv(kDw, d.x.data(), d.w.data(), d.b.data(), nullptr, d.y.data());
     benchmark::DoNotOptimize(d.y.data());
   }
 }
@@ -130,8 +130,7 @@ void BM_DepthwiseRelu6Fused(benchmark::State &s) {
 void BM_DepthwiseThenRelu6(benchmark::State &s) {
   DwData d;
   for (auto _ : s) {
-    kiln_rt::conv(kDw, d.x.data(), d.w.data(), d.b.data(), nullptr,
-                  d.t.data());
+    kiln_rt::conv(kDw, d.x.data(), d.w.data(), d.b.data(), nullptr, d.t.data());
     kiln_rt::unary(kRelu6Dw, d.t.data(), d.y.data());
     benchmark::DoNotOptimize(d.y.data());
   }

@@ -26,7 +26,9 @@ std::string banner(const CppOptions &o, const std::string &what) {
   return s + "\n" + what;
 }
 
-std::string weightsSymbol(const Graph &g) { return "kiln_" + g.name + "_weights"; }
+std::string weightsSymbol(const Graph &g) {
+  return "kiln_" + g.name + "_weights";
+}
 
 std::string shapeInit(const Shape &s) {
   std::string r = "{";
@@ -110,7 +112,8 @@ static std::string emitHeader(const Graph &g, const BufferPlan &plan,
   e.line("constexpr size_t kArenaBytes = " + std::to_string(plan.arenaBytes) +
          ";");
   e.line("/// Required alignment of the arena, in bytes.");
-  e.line("constexpr size_t kArenaAlign = " + std::to_string(kBufferAlign) + ";");
+  e.line("constexpr size_t kArenaAlign = " + std::to_string(kBufferAlign) +
+         ";");
   e.line("/// Bytes of constant weight data (read-only memory).");
   e.line("constexpr size_t kWeightBytes = " + std::to_string(plan.weightBytes) +
          ";");
@@ -122,14 +125,14 @@ static std::string emitHeader(const Graph &g, const BufferPlan &plan,
     std::string p = "k" + kind + std::to_string(i);
     e.line();
     e.line("/// " + kind + " " + std::to_string(i) + ".");
-    e.line("constexpr const char *" + p + "Name = " +
-           CppEmitter::stringLiteral(name) + ";");
+    e.line("constexpr const char *" + p +
+           "Name = " + CppEmitter::stringLiteral(name) + ";");
     e.line("constexpr int " + p + "Rank = " + std::to_string(s.size()) + ";");
     e.line("constexpr int64_t " + p + "Shape[" +
            std::to_string(std::max<size_t>(1, s.size())) +
            "] = " + shapeInit(s.empty() ? Shape{1} : s) + ";");
-    e.line("constexpr size_t " + p + "Elements = " +
-           std::to_string(numElements(s)) + ";");
+    e.line("constexpr size_t " + p +
+           "Elements = " + std::to_string(numElements(s)) + ";");
   };
   for (size_t i = 0; i < g.inputs.size(); ++i)
     tensor("Input", i, g.inputs[i]->name, g.inputs[i]->shape);
@@ -137,7 +140,8 @@ static std::string emitHeader(const Graph &g, const BufferPlan &plan,
     tensor("Output", i, g.outputs[i].first, g.outputs[i].second->shape);
   e.closeNamespace(g.name);
   e.line();
-  e.line("/// Runs the model: one pointer per input (float32, C order), one per");
+  e.line(
+      "/// Runs the model: one pointer per input (float32, C order), one per");
   e.line("/// output, then an arena of " + g.name +
          "::kArenaBytes bytes aligned to " + g.name + "::kArenaAlign.");
   e.line("/// Returns 0 on success, 1 if a pointer is null, 2 if the arena is");
@@ -147,7 +151,8 @@ static std::string emitHeader(const Graph &g, const BufferPlan &plan,
     sig += std::string(i < g.inputs.size() ? "const float *" : "float *") +
            params[i] + ", ";
   e.line(sig + "void *arena);");
-  return e.str(banner(o, "Interface of the compiled model \"" + g.name + "\"."));
+  return e.str(
+      banner(o, "Interface of the compiled model \"" + g.name + "\"."));
 }
 
 GeneratedFiles generateCpp(const Graph &g, const CppOptions &o) {
@@ -164,7 +169,8 @@ GeneratedFiles generateCpp(const Graph &g, const CppOptions &o) {
     std::string sym = weightsSymbol(g);
     std::string section =
         o.weightsSection.empty() ? ".rodata.kiln." + g.name : o.weightsSection;
-    e.comment("The weights: " + g.name + ".weights.bin, included by the "
+    e.comment("The weights: " + g.name +
+              ".weights.bin, included by the "
               "assembler (compile from this folder or with -I for it).");
     e.line("__asm__(\".section " + section + ",\\\"a\\\"\\n\"");
     e.line("        \".balign 64\\n\"");
@@ -200,8 +206,8 @@ GeneratedFiles generateCpp(const Graph &g, const CppOptions &o) {
       return W + " + " + std::to_string(s.offset / 4);
     case Storage::Kind::Arena:
       return std::string("reinterpret_cast<") +
-             (v->elemType == ElemType::I32 ? "int32_t" : "float") +
-             " *>(A + " + std::to_string(s.offset) + ")";
+             (v->elemType == ElemType::I32 ? "int32_t" : "float") + " *>(A + " +
+             std::to_string(s.offset) + ")";
     }
     return "";
   };
@@ -237,8 +243,8 @@ GeneratedFiles generateCpp(const Graph &g, const CppOptions &o) {
       std::string call = "kiln_rt::" + kc.kernel + "(" + pn;
       for (int a : kernelArgs(*op, kc)) {
         const Value *v = a == KernelCall::kNullArg ? nullptr
-                         : a >= 0 ? op->operand(size_t(a))
-                                  : op->result(size_t(-1 - a));
+                         : a >= 0                  ? op->operand(size_t(a))
+                                                   : op->result(size_t(-1 - a));
         call += ", " + (v ? ref(v) : std::string("nullptr"));
       }
       e.line(call + ");");
@@ -293,9 +299,9 @@ GeneratedFile generateProgramMain(const Graph &g) {
          "::kArenaBytes, " + g.name + "::kArenaAlign, run};");
   e.line("return kiln_program::main(argc, argv, model);");
   e.close();
-  return {g.name + "_main.cpp",
-          e.str("Generated by Kiln: command-line program for \"" + g.name +
-                "\".")};
+  return {
+      g.name + "_main.cpp",
+      e.str("Generated by Kiln: command-line program for \"" + g.name + "\".")};
 }
 
 } // namespace kiln

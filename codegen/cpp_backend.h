@@ -2,8 +2,8 @@
 // weights, and the runtime headers they include).
 #pragma once
 
-#include "support/file_output.h"
 #include "ir/graph.h"
+#include "support/file_output.h"
 
 #include <string>
 

@@ -102,9 +102,9 @@ Args::Args(const OpSpec &spec, const JsonNode &node,
                  "\" of " + spec.name);
     std::string d = a.defaultJson;
     if (d[0] == '=')
-      defaults_[a.name] = std::make_unique<Json>(node_.has(d.substr(1))
-                                                     ? node_.at(d.substr(1)).json()
-                                                     : *defaults_.at(d.substr(1)));
+      defaults_[a.name] = std::make_unique<Json>(
+          node_.has(d.substr(1)) ? node_.at(d.substr(1)).json()
+                                 : *defaults_.at(d.substr(1)));
     else
       defaults_[a.name] = std::make_unique<Json>(Json::parse(d));
   }

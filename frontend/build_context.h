@@ -20,15 +20,15 @@ class Args;
 
 /// How an argument is written in JSON.
 enum class ArgKind {
-  Int,       ///< integer
-  Float,     ///< number
-  Bool,      ///< true / false
-  String,    ///< one of `choices`
-  Spatial,   ///< integer or list with one entry per spatial dim
-  Padding,   ///< Spatial, or "same" / "valid"
-  Size,      ///< Spatial where entries may be null (adaptive pooling)
-  IntList,   ///< list of integers
-  Any,       ///< anything (ignored)
+  Int,     ///< integer
+  Float,   ///< number
+  Bool,    ///< true / false
+  String,  ///< one of `choices`
+  Spatial, ///< integer or list with one entry per spatial dim
+  Padding, ///< Spatial, or "same" / "valid"
+  Size,    ///< Spatial where entries may be null (adaptive pooling)
+  IntList, ///< list of integers
+  Any,     ///< anything (ignored)
 };
 
 /// One argument of a layer or functional op, with PyTorch's default as JSON

@@ -53,8 +53,7 @@ std::string lineColumn(const std::string &text, size_t byte) {
 /// nlohmann's DOM builder with duplicate-key callback, remembering where
 /// the offending token starts when the parser reports an error (a number
 /// out of range included).
-struct ErrorPositionSax
-    : nlohmann::detail::json_sax_dom_callback_parser<Json> {
+struct ErrorPositionSax : nlohmann::detail::json_sax_dom_callback_parser<Json> {
   using Base = nlohmann::detail::json_sax_dom_callback_parser<Json>;
   ErrorPositionSax(Json &result, Json::parser_callback_t cb)
       : Base(result, std::move(cb), true) {}
@@ -68,10 +67,11 @@ struct ErrorPositionSax
     bool string = lastToken.size() >= 2 && lastToken.front() == '"' &&
                   lastToken.back() == '"' &&
                   lastToken.find('"', 1) == lastToken.size() - 1;
-    bool number = !lastToken.empty() &&
-                  lastToken.find_first_not_of("0123456789+-.eE") ==
-                      std::string::npos;
-    bool atEnd = std::string(ex.what()).find("end of input") != std::string::npos;
+    bool number =
+        !lastToken.empty() &&
+        lastToken.find_first_not_of("0123456789+-.eE") == std::string::npos;
+    bool atEnd =
+        std::string(ex.what()).find("end of input") != std::string::npos;
     if ((string || number) && !atEnd && position >= lastToken.size())
       tokenStart = position - lastToken.size();
     return Base::parse_error(position, lastToken, ex);
@@ -130,9 +130,11 @@ Json parseJsonText(const std::string &text, const std::string &file) {
     size_t colon = what.find(": ", what.find("error"));
     std::string detail =
         colon == std::string::npos ? what : what.substr(colon + 2);
-    if (detail.rfind("[json.exception", 0) == 0 && detail.find("] ") != std::string::npos)
+    if (detail.rfind("[json.exception", 0) == 0 &&
+        detail.find("] ") != std::string::npos)
       detail = detail.substr(detail.find("] ") + 2);
-    throw Error(file, lineColumn(text, sax.tokenStart), "invalid JSON: " + detail);
+    throw Error(file, lineColumn(text, sax.tokenStart),
+                "invalid JSON: " + detail);
   }
   return result;
 }

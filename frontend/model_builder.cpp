@@ -34,7 +34,8 @@ void ModelBuilder::parseTop() {
   graph_->name = name.asString();
   if (!isSafeIdentifier(graph_->name))
     name.error("the model name must be a C identifier that is not a C or C++ "
-               "keyword, found " + name.describe());
+               "keyword, found " +
+               name.describe());
 
   if (root_.has("init")) {
     JsonNode init = root_.at("init");
@@ -130,7 +131,8 @@ ModelBuilder::Module *ModelBuilder::parseModule(const JsonNode &node,
   node.expectObject();
   JsonNode typeNode = node.at("type");
   std::string type = typeNode.asString();
-  modules_.push_back(Module{Module::Kind::Layer, node, path, nullptr, {}, {}, {"x"}});
+  modules_.push_back(
+      Module{Module::Kind::Layer, node, path, nullptr, {}, {}, {"x"}});
   Module &m = modules_.back();
   std::vector<std::string> common = {"type"};
   if (inSequence)
@@ -226,9 +228,8 @@ ModelBuilder::Module *ModelBuilder::resolve(Module &from,
   size_t start = 0;
   while (true) {
     size_t dot = dotted.find('.', start);
-    std::string seg = dotted.substr(start, dot == std::string::npos
-                                               ? std::string::npos
-                                               : dot - start);
+    std::string seg = dotted.substr(
+        start, dot == std::string::npos ? std::string::npos : dot - start);
     if (!seg.empty() && seg[0] == '$') {
       std::string opt = seg.substr(1);
       auto it = optionValues_.find(opt);
@@ -252,11 +253,11 @@ ModelBuilder::Module *ModelBuilder::resolve(Module &from,
         next = c;
     }
     if (!next)
-      pathNode.error("no module \"" + seg + "\" in " +
-                     (cur->path.empty() ? "the root module"
-                                        : "\"" + cur->path + "\"") +
-                     didYouMean(seg, names) +
-                     (names.empty() ? "" : "; it has " + joinQuoted(names)));
+      pathNode.error(
+          "no module \"" + seg + "\" in " +
+          (cur->path.empty() ? "the root module" : "\"" + cur->path + "\"") +
+          didYouMean(seg, names) +
+          (names.empty() ? "" : "; it has " + joinQuoted(names)));
     cur = next;
     if (dot == std::string::npos)
       return cur;
@@ -292,8 +293,8 @@ std::vector<Value *> ModelBuilder::call(Module &m,
           .error(std::string("output_size is taken only by ConvTranspose and "
                              "MaxUnpool layers, not by ") +
                  spec.name);
-    BuildContext ctx{*this, spec, *m.args, m.path, m.node, step, inputs,
-                     m.path};
+    BuildContext ctx{*this,  spec, *m.args, m.path,
+                     m.node, step, inputs,  m.path};
     return spec.build(ctx);
   }
   case Module::Kind::Sequential:
@@ -311,8 +312,8 @@ std::vector<Value *> ModelBuilder::call(Module &m,
   case Module::Kind::User:
     if (inputs.size() != m.inputs.size())
       site.error("\"" + (m.path.empty() ? std::string("root") : m.path) +
-                 "\" takes " + std::to_string(m.inputs.size()) +
-                 " input(s) (" + joinQuoted(m.inputs) + "), found " +
+                 "\" takes " + std::to_string(m.inputs.size()) + " input(s) (" +
+                 joinQuoted(m.inputs) + "), found " +
                  std::to_string(inputs.size()));
     return runForward(m, inputs);
   }
@@ -369,8 +370,10 @@ std::vector<Value *> ModelBuilder::runForward(Module &m,
           std::vector<std::string> known;
           for (const auto &kv : env)
             known.push_back(kv.first);
-          e.error("\"" + n + "\" is not defined by an input or an earlier "
-                             "step" + didYouMean(n, known));
+          e.error("\"" + n +
+                  "\" is not defined by an input or an earlier "
+                  "step" +
+                  didYouMean(n, known));
         }
         operands.push_back({it->second});
       }
@@ -401,12 +404,11 @@ std::vector<Value *> ModelBuilder::runForward(Module &m,
       for (const Operand &o : operands)
         if (!o.value && !spec->scalarInputs)
           step.at("in").error(opName + " takes tensors, found a number");
-      std::string outName =
-          step.has("out") && step.at("out").isString()
-              ? step.at("out").asString()
-              : opName;
-      BuildContext ctx{*this, *spec, args, m.path, step, &step, operands,
-                       prefixed(outName)};
+      std::string outName = step.has("out") && step.at("out").isString()
+                                ? step.at("out").asString()
+                                : opName;
+      BuildContext ctx{*this, *spec, args,     m.path,
+                       step,  &step, operands, prefixed(outName)};
       results = spec->build(ctx);
     } else {
       step.checkKeys({"out", "call", "op", "in", "return", "output_size"});
@@ -434,8 +436,8 @@ std::vector<Value *> ModelBuilder::runForward(Module &m,
 }
 
 Value *ModelBuilder::scalarConstant(double v) {
-  return graph_->addWeight(
-      "scalar", {}, std::make_shared<std::vector<float>>(1, float(v)));
+  return graph_->addWeight("scalar", {},
+                           std::make_shared<std::vector<float>>(1, float(v)));
 }
 
 Value *ModelBuilder::parameter(const std::string &name, const Shape &shape,
@@ -502,11 +504,13 @@ std::unique_ptr<Graph> ModelBuilder::build(std::vector<std::string> *warnings) {
       names.push_back(v->name);
     if (root.node.has("inputs") && root.inputs != names)
       root.node.at("inputs").error("the root's inputs must be the model "
-                                   "inputs " + joinQuoted(names));
+                                   "inputs " +
+                                   joinQuoted(names));
     root.inputs = names;
     std::vector<Value *> outs = runForward(root, inputs);
-    JsonNode ret = root.node.at("forward")[root.node.at("forward").size() - 1]
-                       .at("return");
+    JsonNode ret =
+        root.node.at("forward")[root.node.at("forward").size() - 1].at(
+            "return");
     for (size_t i = 0; i < outs.size(); ++i) {
       std::string n = ret[i].asString();
       for (const auto &o : graph_->outputs)
@@ -517,20 +521,25 @@ std::unique_ptr<Graph> ModelBuilder::build(std::vector<std::string> *warnings) {
   } else {
     if (inputs.size() != 1)
       root.node.error("a root module without forward takes one input, the "
-                      "model declares " + std::to_string(inputs.size()));
-    graph_->outputs.push_back({"y", call(root, inputs, root.node, nullptr).at(0)});
+                      "model declares " +
+                      std::to_string(inputs.size()));
+    graph_->outputs.push_back(
+        {"y", call(root, inputs, root.node, nullptr).at(0)});
   }
   for (const auto &[name, v] : graph_->outputs)
     if (v->elemType != ElemType::F32)
       throw Error(file_, "model.forward",
-                  "output \"" + name + "\" holds max-pooling indices; "
-                  "returning indices from the model is not supported (feed "
-                  "them to a MaxUnpool instead)");
+                  "output \"" + name +
+                      "\" holds max-pooling indices; "
+                      "returning indices from the model is not supported (feed "
+                      "them to a MaxUnpool instead)");
   for (const auto &[k, o] : optionValues_)
     if (!o.used)
       throw Error(file_, "model.options." + k,
-                  "option \"" + k + "\" is not used by any call path "
-                  "(\"$" + k + "\")");
+                  "option \"" + k +
+                      "\" is not used by any call path "
+                      "(\"$" +
+                      k + "\")");
   // A tensor of a module that exists but is not called (an unselected
   // ModuleDict entry) is expected; one that matches no module is suspicious.
   std::set<std::string> modulePaths;

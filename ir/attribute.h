@@ -13,7 +13,8 @@ namespace kiln {
 enum class AttrKind { Int, Float, Bool, String, Ints };
 
 /// One attribute value.
-using Attr = std::variant<int64_t, double, bool, std::string, std::vector<int64_t>>;
+using Attr =
+    std::variant<int64_t, double, bool, std::string, std::vector<int64_t>>;
 
 /// An op's attributes, ordered by name so that printing is stable.
 using AttrMap = std::map<std::string, Attr>;

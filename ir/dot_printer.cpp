@@ -23,7 +23,8 @@ static std::string dotString(const std::string &s) {
 }
 
 std::string printDot(const Graph &g) {
-  std::string s = "digraph " + dotString(g.name) + " {\n"
+  std::string s = "digraph " + dotString(g.name) +
+                  " {\n"
                   "  rankdir=TB;\n"
                   "  node [shape=box, fontname=\"monospace\", fontsize=10];\n";
   std::unordered_map<const Value *, std::string> node;
@@ -50,7 +51,7 @@ std::string printDot(const Graph &g) {
       label += "\n" + tensorTypeToString(r->shape, r->elemType);
     std::string style = !fused.empty() ? ", style=filled, fillcolor=\"#ffe8b0\""
                         : op.def->isView ? ", style=dashed"
-                                          : "";
+                                         : "";
     s += "  " + id + " [label=" + dotString(label) + style + "];\n";
     for (const Value *r : op.results)
       node[r] = id;
@@ -65,8 +66,8 @@ std::string printDot(const Graph &g) {
   }
   for (size_t i = 0; i < g.outputs.size(); ++i) {
     std::string id = "out" + std::to_string(i);
-    s += "  " + id + " [shape=ellipse, label=" +
-         dotString(g.outputs[i].first) + "];\n";
+    s += "  " + id + " [shape=ellipse, label=" + dotString(g.outputs[i].first) +
+         "];\n";
     s += "  " + node.at(g.outputs[i].second) + " -> " + id + ";\n";
   }
   return s + "}\n";

@@ -39,8 +39,7 @@ void Op::error(const std::string &message) const {
   throw Error(loc.file, loc.path, std::string(def->name) + ": " + message);
 }
 
-Value *Graph::newValue(Value::Kind kind, const std::string &name,
-                       Shape shape) {
+Value *Graph::newValue(Value::Kind kind, const std::string &name, Shape shape) {
   auto v = std::make_unique<Value>();
   v->kind = kind;
   v->name = uniqueName(name);
@@ -65,8 +64,8 @@ Value *Graph::addWeight(const std::string &name, Shape shape,
   return v;
 }
 
-Op *Graph::addOp(const OpDef &def, std::vector<Value *> operands,
-                 AttrMap attrs, Location loc, const std::string &resultName) {
+Op *Graph::addOp(const OpDef &def, std::vector<Value *> operands, AttrMap attrs,
+                 Location loc, const std::string &resultName) {
   auto op = std::make_unique<Op>();
   op->def = &def;
   op->operands = std::move(operands);
@@ -83,8 +82,8 @@ Op *Graph::addOp(const OpDef &def, std::vector<Value *> operands,
     if (numElements(shapes[i]) > kMaxElements)
       op->error("output shape " + shapeToString(shapes[i]) + " has more than " +
                 std::to_string(kMaxElements) + " elements");
-    std::string n = shapes.size() == 1 ? resultName
-                                       : resultName + "." + std::to_string(i);
+    std::string n =
+        shapes.size() == 1 ? resultName : resultName + "." + std::to_string(i);
     Value *r = newValue(Value::Kind::Result, n, std::move(shapes[i]));
     r->producer = op.get();
     r->resultIndex = int(i);
@@ -132,10 +131,9 @@ void Graph::moveBefore(Op *op, Op *before) {
 
 size_t Graph::removeUnusedWeights() {
   size_t before = weights.size();
-  weights.erase(std::remove_if(weights.begin(), weights.end(),
-                               [&](Value *w) {
-                                 return users(w).empty() && !isOutput(w);
-                               }),
+  weights.erase(std::remove_if(
+                    weights.begin(), weights.end(),
+                    [&](Value *w) { return users(w).empty() && !isOutput(w); }),
                 weights.end());
   return before - weights.size();
 }
@@ -160,10 +158,10 @@ size_t Graph::removeDeadOps() {
     changed = false;
     for (size_t i = ops.size(); i-- > 0;) {
       Op *op = ops[i].get();
-      bool used = std::any_of(op->results.begin(), op->results.end(),
-                              [&](Value *r) {
-                                return isOutput(r) || !users(r).empty();
-                              });
+      bool used =
+          std::any_of(op->results.begin(), op->results.end(), [&](Value *r) {
+            return isOutput(r) || !users(r).empty();
+          });
       if (!used) {
         ops.erase(ops.begin() + i);
         ++removed;

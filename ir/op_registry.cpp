@@ -8,28 +8,49 @@
 
 namespace kiln {
 namespace ops {
-extern const OpDef kConvOp, kConvTransposeOp, kMaxPoolOp, kAvgPoolOp,
-    kLinearOp, kReluOp, kRelu6Op, kSigmoidOp, kTanhOp, kLeakyReluOp,
-    kHardtanhOp, kEluOp, kPreluOp, kBatchNormOp, kReshapeOp, kPadOp,
-    kMaxPoolIndicesOp, kMaxUnpoolOp, kAdaptiveAvgPoolOp, kAdaptiveMaxPoolOp,
-    kAdaptiveMaxPoolIndicesOp, kSoftmaxOp, kLogSoftmaxOp, kLocalResponseNormOp,
-    kBatchNormBatchStatsOp, kAddOp, kSubOp, kMulOp, kDivOp, kSumOp, kMeanOp,
-    kCatOp, kIdentityOp;
+extern const OpDef kConvOp, kConvTransposeOp, kMaxPoolOp, kAvgPoolOp, kLinearOp,
+    kReluOp, kRelu6Op, kSigmoidOp, kTanhOp, kLeakyReluOp, kHardtanhOp, kEluOp,
+    kPreluOp, kBatchNormOp, kReshapeOp, kPadOp, kMaxPoolIndicesOp, kMaxUnpoolOp,
+    kAdaptiveAvgPoolOp, kAdaptiveMaxPoolOp, kAdaptiveMaxPoolIndicesOp,
+    kSoftmaxOp, kLogSoftmaxOp, kLocalResponseNormOp, kBatchNormBatchStatsOp,
+    kAddOp, kSubOp, kMulOp, kDivOp, kSumOp, kMeanOp, kCatOp, kIdentityOp;
 } // namespace ops
 
 const std::vector<const OpDef *> &allOps() {
   static const std::vector<const OpDef *> table = {
-      &ops::kConvOp,      &ops::kConvTransposeOp, &ops::kMaxPoolOp,
-      &ops::kAvgPoolOp,   &ops::kLinearOp,        &ops::kReluOp,
-      &ops::kRelu6Op,     &ops::kSigmoidOp,       &ops::kTanhOp,
-      &ops::kLeakyReluOp, &ops::kHardtanhOp,      &ops::kEluOp,
-      &ops::kPreluOp,     &ops::kBatchNormOp,     &ops::kReshapeOp,
-      &ops::kPadOp,       &ops::kMaxPoolIndicesOp, &ops::kMaxUnpoolOp,
-      &ops::kAdaptiveAvgPoolOp, &ops::kAdaptiveMaxPoolOp,
-      &ops::kAdaptiveMaxPoolIndicesOp, &ops::kSoftmaxOp, &ops::kLogSoftmaxOp,
-      &ops::kLocalResponseNormOp, &ops::kBatchNormBatchStatsOp, &ops::kAddOp,
-      &ops::kSubOp, &ops::kMulOp, &ops::kDivOp, &ops::kSumOp, &ops::kMeanOp,
-      &ops::kCatOp,       &ops::kIdentityOp,
+      &ops::kConvOp,
+      &ops::kConvTransposeOp,
+      &ops::kMaxPoolOp,
+      &ops::kAvgPoolOp,
+      &ops::kLinearOp,
+      &ops::kReluOp,
+      &ops::kRelu6Op,
+      &ops::kSigmoidOp,
+      &ops::kTanhOp,
+      &ops::kLeakyReluOp,
+      &ops::kHardtanhOp,
+      &ops::kEluOp,
+      &ops::kPreluOp,
+      &ops::kBatchNormOp,
+      &ops::kReshapeOp,
+      &ops::kPadOp,
+      &ops::kMaxPoolIndicesOp,
+      &ops::kMaxUnpoolOp,
+      &ops::kAdaptiveAvgPoolOp,
+      &ops::kAdaptiveMaxPoolOp,
+      &ops::kAdaptiveMaxPoolIndicesOp,
+      &ops::kSoftmaxOp,
+      &ops::kLogSoftmaxOp,
+      &ops::kLocalResponseNormOp,
+      &ops::kBatchNormBatchStatsOp,
+      &ops::kAddOp,
+      &ops::kSubOp,
+      &ops::kMulOp,
+      &ops::kDivOp,
+      &ops::kSumOp,
+      &ops::kMeanOp,
+      &ops::kCatOp,
+      &ops::kIdentityOp,
   };
   return table;
 }

@@ -581,14 +581,14 @@ void Parser::parseWeight() {
     skipSpaces();
     Pos at = pos();
     if (n != 1)
-      fail(at, "only one-element weights carry a value, " + r.text() +
-                   " has " + std::to_string(n) + " elements");
+      fail(at, "only one-element weights carry a value, " + r.text() + " has " +
+                   std::to_string(n) + " elements");
     Attr a = parseAttrValue();
-    double v = attrKind(a) == AttrKind::Float ? std::get<double>(a)
-               : attrKind(a) == AttrKind::Int
-                   ? double(std::get<int64_t>(a))
-                   : (fail(at, "expected a number for the value of " + r.text()),
-                      0.0);
+    double v =
+        attrKind(a) == AttrKind::Float ? std::get<double>(a)
+        : attrKind(a) == AttrKind::Int
+            ? double(std::get<int64_t>(a))
+            : (fail(at, "expected a number for the value of " + r.text()), 0.0);
     data = std::make_shared<const std::vector<float>>(1, float(v));
   }
   endLine("end of line after the type of weight " + r.text());

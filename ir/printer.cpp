@@ -49,7 +49,8 @@ std::string printOp(const Op &op, const PrintOptions &opts) {
   }
   s += " :";
   for (size_t i = 0; i < op.results.size(); ++i)
-    s += (i ? ", " : " ") + tensorTypeToString(op.results[i]->shape, op.results[i]->elemType);
+    s += (i ? ", " : " ") +
+         tensorTypeToString(op.results[i]->shape, op.results[i]->elemType);
   if (opts.locations)
     s += " loc(" + quoted(op.loc.path) + ")";
   return s;
@@ -71,8 +72,9 @@ std::string printGraph(const Graph &g, const PrintOptions &opts) {
   // referenced by name and shape only.
   for (const Value *w : g.weights)
     s += "  weight " + valueRef(w) + " : " + tensorTypeToString(w->shape) +
-         (w->numElements() == 1 ? " = " + attrToString(Attr(double((*w->data)[0])))
-                                : std::string()) +
+         (w->numElements() == 1
+              ? " = " + attrToString(Attr(double((*w->data)[0])))
+              : std::string()) +
          "\n";
   for (const auto &op : g.ops)
     s += "  " + printOp(*op, opts) + "\n";

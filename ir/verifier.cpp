@@ -10,7 +10,8 @@
 
 namespace kiln {
 
-static void checkOp(const Op &op, const std::unordered_set<const Value *> &defined) {
+static void checkOp(const Op &op,
+                    const std::unordered_set<const Value *> &defined) {
   const OpDef &def = *op.def;
   auto fail = [&](const std::string &m) {
     throw Error(op.loc.file, op.loc.path,
@@ -21,7 +22,8 @@ static void checkOp(const Op &op, const std::unordered_set<const Value *> &defin
     fail("too many operands");
   size_t slots = std::max(op.operands.size(), def.operands.size());
   for (size_t i = 0; i < slots; ++i) {
-    const OperandSpec &spec = def.operands[std::min(i, def.operands.size() - 1)];
+    const OperandSpec &spec =
+        def.operands[std::min(i, def.operands.size() - 1)];
     Value *v = op.operand(i);
     if (!v && !spec.optional)
       fail(std::string("missing operand ") + spec.name);
@@ -48,15 +50,16 @@ static void checkOp(const Op &op, const std::unordered_set<const Value *> &defin
       fail(std::string("missing attribute ") + a.name);
     if (attrKind(it->second) != a.kind)
       fail(std::string("attribute ") + a.name + " must be " +
-           attrKindName(a.kind) + ", found " + attrKindName(attrKind(it->second)));
+           attrKindName(a.kind) + ", found " +
+           attrKindName(attrKind(it->second)));
   }
   if (int(op.results.size()) != def.numResults)
     fail("expected " + std::to_string(def.numResults) + " results");
   std::vector<Shape> shapes = def.inferShapes(op);
   for (size_t i = 0; i < shapes.size(); ++i) {
     ElemType t = i < def.resultTypes.size() ? def.resultTypes[i]
-                 : def.isView                ? op.operand(0)->elemType
-                                             : ElemType::F32;
+                 : def.isView               ? op.operand(0)->elemType
+                                            : ElemType::F32;
     if (op.results[i]->elemType != t)
       fail("result " + std::to_string(i) + " must be " + elemTypeName(t));
     if (shapes[i] != op.results[i]->shape)

@@ -19,9 +19,8 @@ public:
     bool changed = false;
     for (size_t i = 0; i < g.ops.size();) {
       Op *bn = g.ops[i].get();
-      Op *p = bn->def->channelAffine
-                  ? soleProducer(g, bn->operand(0), bn)
-                  : nullptr;
+      Op *p = bn->def->channelAffine ? soleProducer(g, bn->operand(0), bn)
+                                     : nullptr;
       std::vector<double> scale, shift;
       if (!p || !p->def->foldChannelAffine || p->operand(3) ||
           !bn->def->channelAffine(*bn, scale, shift) ||

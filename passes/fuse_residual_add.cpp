@@ -6,7 +6,6 @@
 #include "passes/fusion_utils.h"
 #include "passes/pass.h"
 
-
 namespace kiln {
 namespace {
 

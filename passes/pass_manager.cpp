@@ -1,9 +1,9 @@
 // The pass manager.
 #include "passes/pass_manager.h"
 
-#include "support/file_output.h"
 #include "ir/verifier.h"
 #include "support/error.h"
+#include "support/file_output.h"
 #include "support/strings.h"
 
 #include <cstdio>
@@ -34,8 +34,8 @@ PassManager::PassManager(const std::vector<std::string> &names,
 
 void PassManager::dump(const Graph &g, const std::string &banner,
                        const std::string &tag) {
-  std::string text = "// -----// " + banner + " //----- //\n" +
-                     printGraph(g, instr_.print);
+  std::string text =
+      "// -----// " + banner + " //----- //\n" + printGraph(g, instr_.print);
   if (instr_.dumpDir.empty()) {
     std::fputs(text.c_str(), stderr);
     return;

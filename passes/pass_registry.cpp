@@ -47,9 +47,8 @@ std::vector<std::string> allPassNames() {
 std::vector<std::string> defaultPipeline() {
   // BatchNorm folds before the residual add fuses (bn(conv) + x), and the
   // residual add before the activation (relu(conv + x)).
-  return {"remove-noops",   "constant-fold",     "cse",
-          "fold-batchnorm", "fuse-residual-add", "fuse-activation",
-          "dce"};
+  return {"remove-noops",      "constant-fold",   "cse", "fold-batchnorm",
+          "fuse-residual-add", "fuse-activation", "dce"};
 }
 
 } // namespace kiln

@@ -46,7 +46,8 @@ void writeFiles(const std::string &dir, const GeneratedFiles &files) {
     fs::rename(tmp, target, ec);
     if (ec) {
       cleanup();
-      throw Error(target.string(), "", "cannot write the file: " + ec.message());
+      throw Error(target.string(), "",
+                  "cannot write the file: " + ec.message());
     }
   }
 }

@@ -24,7 +24,8 @@ const std::vector<ActRow> &rows() {
       {"Hardtanh",
        "hardtanh",
        "hardtanh",
-       {{"min_val", ArgKind::Float, "-1.0"}, {"max_val", ArgKind::Float, "1.0"}}},
+       {{"min_val", ArgKind::Float, "-1.0"},
+        {"max_val", ArgKind::Float, "1.0"}}},
       {"ELU", "elu", "elu", {{"alpha", ArgKind::Float, "1.0"}}},
   };
   return r;
@@ -32,7 +33,8 @@ const std::vector<ActRow> &rows() {
 
 const ActRow &rowOf(const OpSpec &spec) {
   for (const ActRow &r : rows())
-    if (spec.name == std::string(r.layer) || spec.name == std::string(r.functional))
+    if (spec.name == std::string(r.layer) ||
+        spec.name == std::string(r.functional))
       return r;
   return rows()[0];
 }
@@ -84,8 +86,8 @@ std::vector<Value *> buildSoftmax(BuildContext &ctx) {
                   " is out of range for an input of shape " +
                   shapeToString(x->shape));
   bool log = ctx.spec.name == "LogSoftmax" || ctx.spec.name == "log_softmax";
-  return {ctx.emit(log ? "log_softmax" : "softmax", {x}, {{"dim", w}})
-              ->result()};
+  return {
+      ctx.emit(log ? "log_softmax" : "softmax", {x}, {{"dim", w}})->result()};
 }
 
 } // namespace
@@ -100,20 +102,43 @@ void addActivationLayers(std::vector<OpSpec> &t) {
                {{"lower", ArgKind::Float, "0.125"},
                 {"upper", ArgKind::Float, "0.3333333333333333"},
                 {"inplace", ArgKind::Bool, "false"}},
-               0, 1, 1, false, false, buildRrelu});
+               0,
+               1,
+               1,
+               false,
+               false,
+               buildRrelu});
   for (const char *n : {"Softmax", "LogSoftmax"})
-    t.push_back({n, {{"dim", ArgKind::Int, "null"}}, 0, 1, 1, false, false,
+    t.push_back({n,
+                 {{"dim", ArgKind::Int, "null"}},
+                 0,
+                 1,
+                 1,
+                 false,
+                 false,
                  buildSoftmax});
-  t.push_back({"PReLU",
-               {{"num_parameters", ArgKind::Int, "1"},
-                {"init", ArgKind::Float, "0.25"}},
-               0, 1, 1, false, false, buildPrelu,
-               [](const Args &) { return std::vector<std::string>{"weight"}; }});
+  t.push_back(
+      {"PReLU",
+       {{"num_parameters", ArgKind::Int, "1"},
+        {"init", ArgKind::Float, "0.25"}},
+       0,
+       1,
+       1,
+       false,
+       false,
+       buildPrelu,
+       [](const Args &) { return std::vector<std::string>{"weight"}; }});
 }
 
 void addActivationFunctionals(std::vector<OpSpec> &t) {
   for (const char *n : {"softmax", "log_softmax"})
-    t.push_back({n, {{"dim", ArgKind::Int, "null"}}, 0, 1, 1, false, false,
+    t.push_back({n,
+                 {{"dim", ArgKind::Int, "null"}},
+                 0,
+                 1,
+                 1,
+                 false,
+                 false,
                  buildSoftmax});
   for (const ActRow &r : rows()) {
     std::vector<ArgSpec> a = r.args;

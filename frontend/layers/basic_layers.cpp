@@ -31,9 +31,10 @@ std::vector<Value *> buildBatchNorm(BuildContext &ctx) {
   bool rankOk = ns == 1 ? (x->shape.size() == 2 || x->shape.size() == 3)
                         : x->shape.size() == size_t(ns) + 2;
   if (!rankOk)
-    ctx.error("expected a " +
-              std::string(ns == 1 ? "2-d or 3-d" : std::to_string(ns + 2) + "-d") +
-              " input, found shape " + shapeToString(x->shape));
+    ctx.error(
+        "expected a " +
+        std::string(ns == 1 ? "2-d or 3-d" : std::to_string(ns + 2) + "-d") +
+        " input, found shape " + shapeToString(x->shape));
   layers::checkChannels(ctx, x, c, "num_features");
   double eps = ctx.args.number("eps");
   if (!(eps > 0))
@@ -47,9 +48,10 @@ std::vector<Value *> buildBatchNorm(BuildContext &ctx) {
     }
     if (numElements(x->shape) / c < 2)
       ctx.error("batch statistics need more than one value per channel, "
-                "found input shape " + shapeToString(x->shape));
-    return {ctx.emit("batch_norm_batch_stats", operands, {{"eps", eps}})
-                ->result()};
+                "found input shape " +
+                shapeToString(x->shape));
+    return {
+        ctx.emit("batch_norm_batch_stats", operands, {{"eps", eps}})->result()};
   }
   std::vector<Value *> operands = {x, ctx.param("running_mean", {c}, {0, 0}),
                                    ctx.param("running_var", {c}, {1, 1})};
@@ -113,7 +115,13 @@ void addBasicLayers(std::vector<OpSpec> &t) {
                {{"in_features", ArgKind::Int, nullptr},
                 {"out_features", ArgKind::Int, nullptr},
                 {"bias", ArgKind::Bool, "true"}},
-               0, 1, 1, false, false, buildLinear, weightAndBias});
+               0,
+               1,
+               1,
+               false,
+               false,
+               buildLinear,
+               weightAndBias});
   const char *bn[] = {"BatchNorm1d", "BatchNorm2d", "BatchNorm3d"};
   for (int n = 1; n <= 3; ++n)
     t.push_back({bn[n - 1],
@@ -122,25 +130,47 @@ void addBasicLayers(std::vector<OpSpec> &t) {
                   {"momentum", ArgKind::Float, "0.1", {}, true},
                   {"affine", ArgKind::Bool, "true"},
                   {"track_running_stats", ArgKind::Bool, "true"}},
-                 n, 1, 1, false, false, buildBatchNorm, affineParams});
-  t.push_back({"Flatten",
-               {{"start_dim", ArgKind::Int, "1"}, {"end_dim", ArgKind::Int, "-1"}},
-               0, 1, 1, false, false, buildFlatten});
+                 n,
+                 1,
+                 1,
+                 false,
+                 false,
+                 buildBatchNorm,
+                 affineParams});
+  t.push_back(
+      {"Flatten",
+       {{"start_dim", ArgKind::Int, "1"}, {"end_dim", ArgKind::Int, "-1"}},
+       0,
+       1,
+       1,
+       false,
+       false,
+       buildFlatten});
   t.push_back({"Identity", {}, 0, 1, 1, false, true, buildIdentity});
   t.push_back({"LocalResponseNorm",
                {{"size", ArgKind::Int, nullptr},
                 {"alpha", ArgKind::Float, "0.0001"},
                 {"beta", ArgKind::Float, "0.75"},
                 {"k", ArgKind::Float, "1.0"}},
-               0, 1, 1, false, false, buildLrn});
+               0,
+               1,
+               1,
+               false,
+               false,
+               buildLrn});
   for (const char *d :
        {"Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout"})
-    t.push_back({d,
-                 {{"p", ArgKind::Float, "0.5"}, {"inplace", ArgKind::Bool, "false"}},
-                 0, 1, 1, false, false, buildIdentity});
-  for (const char *u :
-       {"Upsample", "SiLU", "Hardswish", "Hardsigmoid",
-        "GELU", "Softplus", "LayerNorm", "GroupNorm"})
+    t.push_back(
+        {d,
+         {{"p", ArgKind::Float, "0.5"}, {"inplace", ArgKind::Bool, "false"}},
+         0,
+         1,
+         1,
+         false,
+         false,
+         buildIdentity});
+  for (const char *u : {"Upsample", "SiLU", "Hardswish", "Hardsigmoid", "GELU",
+                        "Softplus", "LayerNorm", "GroupNorm"})
     t.push_back({u, {}, 0, 0, 8, true, true, buildUnsupported});
 }
 

@@ -35,9 +35,9 @@ void checkGroups(BuildContext &ctx, int64_t cin, int64_t cout) {
 void checkPositive(BuildContext &ctx, const char *arg, int64_t min) {
   for (int64_t v : ctx.args.spatial(arg))
     if (v < min)
-      ctx.args.node(arg).error(std::string(arg) + " entries must be >= " +
-                               std::to_string(min) + ", found " +
-                               ctx.args.node(arg).json().dump());
+      ctx.args.node(arg).error(std::string(arg) +
+                               " entries must be >= " + std::to_string(min) +
+                               ", found " + ctx.args.node(arg).json().dump());
 }
 
 std::vector<Value *> buildConv(BuildContext &ctx) {
@@ -79,8 +79,8 @@ std::vector<Value *> buildConv(BuildContext &ctx) {
   int64_t fanIn = cin / g * numElements(k);
   Value *y = layers::withBatch(ctx, ctx.input(0), ns, [&](Value *x) {
     if (int(x->shape.size()) != ns + 2)
-      ctx.error("expected an input of rank " + std::to_string(ns + 1) +
-                " or " + std::to_string(ns + 2) + ", found shape " +
+      ctx.error("expected an input of rank " + std::to_string(ns + 1) + " or " +
+                std::to_string(ns + 2) + ", found shape " +
                 shapeToString(x->shape));
     checkChannels(ctx, x, cin, "in_channels");
     std::vector<int64_t> convPad = pad;
@@ -98,7 +98,9 @@ std::vector<Value *> buildConv(BuildContext &ctx) {
       operands.push_back(v);
     return ctx
         .emit("conv", operands,
-              {{"stride", s}, {"padding", convPad}, {"dilation", d},
+              {{"stride", s},
+               {"padding", convPad},
+               {"dilation", d},
                {"groups", g}})
         ->result();
   });
@@ -128,8 +130,8 @@ std::vector<Value *> buildConvTranspose(BuildContext &ctx) {
   int64_t fanIn = cout / g * numElements(k);
   Value *y = layers::withBatch(ctx, ctx.input(0), ns, [&](Value *x) {
     if (int(x->shape.size()) != ns + 2)
-      ctx.error("expected an input of rank " + std::to_string(ns + 1) +
-                " or " + std::to_string(ns + 2) + ", found shape " +
+      ctx.error("expected an input of rank " + std::to_string(ns + 1) + " or " +
+                std::to_string(ns + 2) + ", found shape " +
                 shapeToString(x->shape));
     checkChannels(ctx, x, cin, "in_channels");
     // output_size on the calling step picks the output padding.
@@ -143,14 +145,14 @@ std::vector<Value *> buildConvTranspose(BuildContext &ctx) {
                  std::to_string(ns + 2) + "-d full shape, found " +
                  os.describe());
       for (int i = 0; i < ns; ++i) {
-        int64_t lo = (x->shape[2 + i] - 1) * s[i] - 2 * p[i] +
-                     d[i] * (k[i] - 1) + 1;
+        int64_t lo =
+            (x->shape[2 + i] - 1) * s[i] - 2 * p[i] + d[i] * (k[i] - 1) + 1;
         int64_t hi = lo + s[i] - 1;
         if (want[i] < lo || want[i] > hi)
           os.error("requested output size " + std::to_string(want[i]) +
                    " in spatial dim " + std::to_string(i) +
-                   " is outside the valid range [" + std::to_string(lo) +
-                   ", " + std::to_string(hi) + "] for input shape " +
+                   " is outside the valid range [" + std::to_string(lo) + ", " +
+                   std::to_string(hi) + "] for input shape " +
                    shapeToString(x->shape));
         opad[i] = want[i] - lo;
       }

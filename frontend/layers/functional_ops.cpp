@@ -1,7 +1,7 @@
 // Functional ops of forward steps: reshaping (flatten, view, reshape),
 // elementwise arithmetic with broadcasting (add, sub, mul, div), cat,
-// reductions (sum, mean), and dropout (the identity at inference). Activations and pools are added by
-// their families' files.
+// reductions (sum, mean), and dropout (the identity at inference). Activations
+// and pools are added by their families' files.
 #include "frontend/layers/layer_helpers.h"
 
 #include <algorithm>
@@ -32,9 +32,9 @@ std::vector<Value *> buildView(BuildContext &ctx) {
   int64_t n = x->numElements();
   if (inferred >= 0) {
     if (n % known)
-      node.error("shape " + node.json().dump() + " is invalid for an input of " +
-                 std::to_string(n) + " elements (shape " +
-                 shapeToString(x->shape) + ")");
+      node.error("shape " + node.json().dump() +
+                 " is invalid for an input of " + std::to_string(n) +
+                 " elements (shape " + shapeToString(x->shape) + ")");
     shape[size_t(inferred)] = n / known;
   } else if (known != n) {
     node.error("shape " + node.json().dump() + " is invalid for an input of " +
@@ -112,29 +112,63 @@ std::vector<Value *> buildReduce(BuildContext &ctx) {
 } // namespace
 
 void addFunctionalOps(std::vector<OpSpec> &t) {
-  t.push_back({"flatten",
-               {{"start_dim", ArgKind::Int, "0"}, {"end_dim", ArgKind::Int, "-1"}},
-               0, 1, 1, false, false, buildFlatten});
+  t.push_back(
+      {"flatten",
+       {{"start_dim", ArgKind::Int, "0"}, {"end_dim", ArgKind::Int, "-1"}},
+       0,
+       1,
+       1,
+       false,
+       false,
+       buildFlatten});
   for (const char *n : {"view", "reshape"})
-    t.push_back({n, {{"shape", ArgKind::IntList, nullptr}}, 0, 1, 1, false,
-                 false, buildView});
+    t.push_back({n,
+                 {{"shape", ArgKind::IntList, nullptr}},
+                 0,
+                 1,
+                 1,
+                 false,
+                 false,
+                 buildView});
   for (const char *n : {"add", "sub"})
-    t.push_back({n, {{"alpha", ArgKind::Float, "1"}}, 0, 2, 2, true, false,
+    t.push_back({n,
+                 {{"alpha", ArgKind::Float, "1"}},
+                 0,
+                 2,
+                 2,
+                 true,
+                 false,
                  buildBinary});
   for (const char *n : {"mul", "div"})
     t.push_back({n, {}, 0, 2, 2, true, false, buildBinary});
-  t.push_back({"cat", {{"dim", ArgKind::Int, "0"}}, 0, 1, 1 << 16, false,
-               false, buildCat});
+  t.push_back({"cat",
+               {{"dim", ArgKind::Int, "0"}},
+               0,
+               1,
+               1 << 16,
+               false,
+               false,
+               buildCat});
   for (const char *n : {"sum", "mean"})
-    t.push_back({n,
-                 {{"dim", ArgKind::Any, "null"},
-                  {"keepdim", ArgKind::Bool, "false"}},
-                 0, 1, 1, false, false, buildReduce});
+    t.push_back(
+        {n,
+         {{"dim", ArgKind::Any, "null"}, {"keepdim", ArgKind::Bool, "false"}},
+         0,
+         1,
+         1,
+         false,
+         false,
+         buildReduce});
   t.push_back({"dropout",
                {{"p", ArgKind::Float, "0.5"},
                 {"training", ArgKind::Bool, "false"},
                 {"inplace", ArgKind::Bool, "false"}},
-               0, 1, 1, false, false, buildIdentity});
+               0,
+               1,
+               1,
+               false,
+               false,
+               buildIdentity});
 }
 
 } // namespace kiln

@@ -39,10 +39,10 @@ Value *flatten(BuildContext &ctx, Value *x, const char *startArg,
     return reshape(ctx, x, {1});
   int64_t s = dim(startArg), e = dim(endArg);
   if (s > e)
-    ctx.args.node(startArg).error(
-        "start_dim " + std::to_string(s) + " comes after end_dim " +
-        std::to_string(e) + " for an input of shape " +
-        shapeToString(x->shape));
+    ctx.args.node(startArg).error("start_dim " + std::to_string(s) +
+                                  " comes after end_dim " + std::to_string(e) +
+                                  " for an input of shape " +
+                                  shapeToString(x->shape));
   Shape out(x->shape.begin(), x->shape.begin() + s);
   int64_t n = 1;
   for (int64_t i = s; i <= e; ++i)

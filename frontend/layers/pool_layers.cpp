@@ -20,9 +20,9 @@ void checkAtLeast(BuildContext &ctx, const char *arg,
                   const std::vector<int64_t> &v, int64_t min) {
   for (int64_t x : v)
     if (x < min)
-      ctx.args.node(arg).error(std::string(arg) + " entries must be >= " +
-                               std::to_string(min) + ", found " +
-                               ctx.args.node(arg).json().dump());
+      ctx.args.node(arg).error(std::string(arg) +
+                               " entries must be >= " + std::to_string(min) +
+                               ", found " + ctx.args.node(arg).json().dump());
 }
 
 /// Checks the input rank of a pooling (batched or not) inside withBatch.
@@ -34,18 +34,19 @@ void checkPoolInput(BuildContext &ctx, Value *x, int ns) {
 }
 
 /// Runs a one- or two-result op under withBatch (unbatched inputs).
-std::vector<Value *> pooled(BuildContext &ctx, Value *x, int ns,
-                            const char *op, const char *opIndices,
-                            bool indices, const AttrMap &attrs,
+std::vector<Value *> pooled(BuildContext &ctx, Value *x, int ns, const char *op,
+                            const char *opIndices, bool indices,
+                            const AttrMap &attrs,
                             std::vector<Value *> extra = {}) {
   std::vector<Value *> results;
   Value *y = layers::withBatch(ctx, x, ns, [&](Value *xb) {
     checkPoolInput(ctx, xb, ns);
     std::vector<Value *> operands = {xb};
     for (Value *e : extra)
-      operands.push_back(xb->shape.size() == e->shape.size()
-                             ? e
-                             : layers::reshape(ctx, e, xb->shape, ".batched_indices"));
+      operands.push_back(
+          xb->shape.size() == e->shape.size()
+              ? e
+              : layers::reshape(ctx, e, xb->shape, ".batched_indices"));
     Op *o = ctx.emit(indices ? opIndices : op, operands, attrs);
     results = o->results;
     return o->result(0);
@@ -68,10 +69,10 @@ std::vector<Value *> buildPool(BuildContext &ctx) {
   checkAtLeast(ctx, "stride", s, 1);
   for (int i = 0; i < ns; ++i)
     if (p[i] < 0 || p[i] > k[i] / 2)
-      ctx.args.node("padding")
-          .error("padding " + std::to_string(p[i]) +
-                 " must be >= 0 and at most half the kernel size " +
-                 std::to_string(k[i]));
+      ctx.args.node("padding").error(
+          "padding " + std::to_string(p[i]) +
+          " must be >= 0 and at most half the kernel size " +
+          std::to_string(k[i]));
   AttrMap attrs = {{"kernel", k},
                    {"stride", s},
                    {"padding", p},
@@ -127,8 +128,10 @@ std::vector<Value *> buildUnpool(BuildContext &ctx) {
     if (want.size() == x->shape.size())
       want.erase(want.begin(), want.begin() + long(off));
     if (want.size() != size_t(ns))
-      os.error("expected " + std::to_string(ns) + " spatial sizes or the full "
-               "shape, found " + os.describe());
+      os.error("expected " + std::to_string(ns) +
+               " spatial sizes or the full "
+               "shape, found " +
+               os.describe());
     // PyTorch's range for MaxUnpool: default - stride < size < default +
     // stride (sizes below the default arise from ceil_mode pooling).
     for (int i = 0; i < ns; ++i) {
@@ -145,7 +148,8 @@ std::vector<Value *> buildUnpool(BuildContext &ctx) {
   }
   for (int i = 0; i < ns; ++i)
     if (out[size_t(i)] < 1)
-      ctx.error("output size " + shapeToString(out) + " has a dimension below 1");
+      ctx.error("output size " + shapeToString(out) +
+                " has a dimension below 1");
   return pooled(ctx, x, ns, "max_unpool", "max_unpool", false,
                 {{"output_size", out}}, {idx});
 }
@@ -220,22 +224,29 @@ void addFamily(std::vector<OpSpec> &t, const std::string &prefix,
 } // namespace
 
 void addPoolLayers(std::vector<OpSpec> &t) {
-  addFamily(t, "MaxPool", [](int) { return maxArgs(); }, buildPool);
+  addFamily(
+      t, "MaxPool", [](int) { return maxArgs(); }, buildPool);
   addFamily(t, "AvgPool", avgArgs, buildPool);
-  addFamily(t, "MaxUnpool", [](int) { return unpoolArgs(); }, buildUnpool, 2);
-  addFamily(t, "AdaptiveAvgPool", [](int) { return adaptiveArgs(false); },
-            buildAdaptive);
-  addFamily(t, "AdaptiveMaxPool", [](int) { return adaptiveArgs(true); },
-            buildAdaptive);
+  addFamily(
+      t, "MaxUnpool", [](int) { return unpoolArgs(); }, buildUnpool, 2);
+  addFamily(
+      t, "AdaptiveAvgPool", [](int) { return adaptiveArgs(false); },
+      buildAdaptive);
+  addFamily(
+      t, "AdaptiveMaxPool", [](int) { return adaptiveArgs(true); },
+      buildAdaptive);
 }
 
 void addPoolFunctionals(std::vector<OpSpec> &t) {
-  addFamily(t, "max_pool", [](int) { return maxArgs(); }, buildPool);
+  addFamily(
+      t, "max_pool", [](int) { return maxArgs(); }, buildPool);
   addFamily(t, "avg_pool", avgArgs, buildPool);
-  addFamily(t, "adaptive_avg_pool", [](int) { return adaptiveArgs(false); },
-            buildAdaptive);
-  addFamily(t, "adaptive_max_pool", [](int) { return adaptiveArgs(true); },
-            buildAdaptive);
+  addFamily(
+      t, "adaptive_avg_pool", [](int) { return adaptiveArgs(false); },
+      buildAdaptive);
+  addFamily(
+      t, "adaptive_max_pool", [](int) { return adaptiveArgs(true); },
+      buildAdaptive);
 }
 
 } // namespace kiln

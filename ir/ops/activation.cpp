@@ -24,7 +24,9 @@ double refLeaky(double x, double a, double) { return x >= 0 ? x : x * a; }
 double refHardtanh(double x, double a, double b) {
   return std::min(std::max(x, a), b);
 }
-double refSigmoid(double x, double, double) { return 1.0 / (1.0 + std::exp(-x)); }
+double refSigmoid(double x, double, double) {
+  return 1.0 / (1.0 + std::exp(-x));
+}
 double refTanh(double x, double, double) { return std::tanh(x); }
 double refElu(double x, double a, double) {
   return x > 0 ? x : a * (std::exp(x) - 1.0);
@@ -72,19 +74,19 @@ void evalActivation(const Op &op, const std::vector<const float *> &in,
   double a = arg(op, r.a), b = arg(op, r.b);
   int64_t n = op.result()->numElements();
   for (int64_t i = 0; i < n; ++i)
-    out[0][i] =
-        std::isnan(in[0][i]) ? in[0][i] : float(r.ref(in[0][i], a, b));
+    out[0][i] = std::isnan(in[0][i]) ? in[0][i] : float(r.ref(in[0][i], a, b));
 }
 
 std::vector<KernelCall> lowerActivation(const Op &op) {
   const ActRow &r = rowOf(op);
-  return {KernelCall{"unary", "UnaryParams",
-          KernelParam::group(
-              "", {KernelParam::integer("count", op.result()->numElements()),
-                   KernelParam::group("ep",
-                                      {KernelParam::integer("act", r.act),
-                                       KernelParam::real("a", arg(op, r.a)),
-                                       KernelParam::real("b", arg(op, r.b))})})}};
+  return {KernelCall{
+      "unary", "UnaryParams",
+      KernelParam::group(
+          "",
+          {KernelParam::integer("count", op.result()->numElements()),
+           KernelParam::group("ep", {KernelParam::integer("act", r.act),
+                                     KernelParam::real("a", arg(op, r.a)),
+                                     KernelParam::real("b", arg(op, r.b))})})}};
 }
 
 int64_t macsElementwise(const Op &op) { return op.result()->numElements(); }

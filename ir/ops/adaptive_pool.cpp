@@ -34,8 +34,8 @@ struct Geom {
 
 Geom geometry(const Op &op) {
   const Shape &x = op.operand(0)->shape;
-  return {slots({x.begin() + 2, x.end()}, 1), slots(op.getInts("output_size"), 1),
-          x[0] * x[1]};
+  return {slots({x.begin() + 2, x.end()}, 1),
+          slots(op.getInts("output_size"), 1), x[0] * x[1]};
 }
 
 void evalAdaptive(const Op &op, const std::vector<const float *> &in,
@@ -89,9 +89,10 @@ std::vector<KernelCall> lowerAdaptive(const Op &op) {
   return {KernelCall{
       isMax(op) ? "adaptive_max_pool" : "adaptive_avg_pool",
       "AdaptivePoolParams",
-      KernelParam::group("", {KernelParam::integer("planes", g.planes),
-                              KernelParam::array("in", {g.in.begin(), g.in.end()}),
-                              KernelParam::array("out", {g.out.begin(), g.out.end()})}),
+      KernelParam::group(
+          "", {KernelParam::integer("planes", g.planes),
+               KernelParam::array("in", {g.in.begin(), g.in.end()}),
+               KernelParam::array("out", {g.out.begin(), g.out.end()})}),
       args}};
 }
 

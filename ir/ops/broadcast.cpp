@@ -18,8 +18,10 @@ constexpr size_t kMaxRank = 6;
 
 int binaryId(const Op &op) {
   const char *n = op.name();
-  return !std::strcmp(n, "add") ? 0 : !std::strcmp(n, "sub") ? 1
-                                  : !std::strcmp(n, "mul") ? 2 : 3;
+  return !std::strcmp(n, "add")   ? 0
+         : !std::strcmp(n, "sub") ? 1
+         : !std::strcmp(n, "mul") ? 2
+                                  : 3;
 }
 
 double alphaOf(const Op &op) {
@@ -87,8 +89,10 @@ void evalBinary(const Op &op, const std::vector<const float *> &in,
       ob += c * sb[size_t(d)];
     }
     double a = in[0][oa], b = in[1][ob];
-    double r = id == 0 ? a + alpha * b : id == 1 ? a - alpha * b
-               : id == 2 ? a * b : a / b;
+    double r = id == 0   ? a + alpha * b
+               : id == 1 ? a - alpha * b
+               : id == 2 ? a * b
+                         : a / b;
     out[0][i] = float(r);
   }
 }
@@ -98,13 +102,14 @@ std::vector<KernelCall> lowerBinary(const Op &op) {
   auto sa = broadcastStrides(op.operand(0)->shape, y);
   auto sb = broadcastStrides(op.operand(1)->shape, y);
   auto dims = slots6(y);
-  return {KernelCall{
-      "binary", "BinaryParams",
-      KernelParam::group("", {KernelParam::integer("op", binaryId(op)),
-                              KernelParam::real("alpha", alphaOf(op)),
-                              KernelParam::array("out", {dims.begin(), dims.end()}),
-                              KernelParam::array("sa", {sa.begin(), sa.end()}),
-                              KernelParam::array("sb", {sb.begin(), sb.end()})})}};
+  return {
+      KernelCall{"binary", "BinaryParams",
+                 KernelParam::group(
+                     "", {KernelParam::integer("op", binaryId(op)),
+                          KernelParam::real("alpha", alphaOf(op)),
+                          KernelParam::array("out", {dims.begin(), dims.end()}),
+                          KernelParam::array("sa", {sa.begin(), sa.end()}),
+                          KernelParam::array("sb", {sb.begin(), sb.end()})})}};
 }
 
 int64_t macsElementwise(const Op &op) { return op.result()->numElements(); }
@@ -147,7 +152,8 @@ std::vector<Shape> inferReduce(const Op &op) {
                shapeToString(x) + ", found " + shapeToString(dims));
   Shape y;
   for (size_t i = 0; i < x.size(); ++i) {
-    bool reduced = std::find(dims.begin(), dims.end(), int64_t(i)) != dims.end();
+    bool reduced =
+        std::find(dims.begin(), dims.end(), int64_t(i)) != dims.end();
     if (!reduced)
       y.push_back(x[i]);
     else if (op.getBool("keepdim"))
@@ -187,7 +193,8 @@ void evalReduce(const Op &op, const std::vector<const float *> &in,
   }
   bool mean = std::strcmp(op.name(), "mean") == 0;
   for (int64_t j = 0; j < total; ++j)
-    out[0][j] = float(mean ? acc[size_t(j)] / double(n / total) : acc[size_t(j)]);
+    out[0][j] =
+        float(mean ? acc[size_t(j)] / double(n / total) : acc[size_t(j)]);
 }
 
 std::vector<KernelCall> lowerReduce(const Op &op) {
@@ -196,11 +203,12 @@ std::vector<KernelCall> lowerReduce(const Op &op) {
   return {KernelCall{
       "reduce", "ReduceParams",
       KernelParam::group(
-          "", {KernelParam::integer("mean", std::strcmp(op.name(), "mean") == 0),
-               KernelParam::array("in", {dims.begin(), dims.end()}),
-               KernelParam::array("reduced", {red.begin(), red.end()}),
-               KernelParam::integer("count", op.operand(0)->numElements() /
-                                                 op.result()->numElements())})}};
+          "",
+          {KernelParam::integer("mean", std::strcmp(op.name(), "mean") == 0),
+           KernelParam::array("in", {dims.begin(), dims.end()}),
+           KernelParam::array("reduced", {red.begin(), red.end()}),
+           KernelParam::integer("count", op.operand(0)->numElements() /
+                                             op.result()->numElements())})}};
 }
 
 int64_t macsReduce(const Op &op) { return op.operand(0)->numElements(); }
@@ -265,7 +273,8 @@ std::vector<KernelCall> lowerCat(const Op &op) {
   for (size_t i = 0; i < op.operands.size(); ++i) {
     Slice s = sliceOf(op, i);
     calls.push_back(KernelCall{
-        "copy_slice", "SliceParams",
+        "copy_slice",
+        "SliceParams",
         KernelParam::group("", {KernelParam::integer("outer", s.outer),
                                 KernelParam::integer("inner", s.inner),
                                 KernelParam::integer("out_inner", s.outInner),
@@ -295,28 +304,29 @@ extern const OpDef kAddOp = {.name = "add",
                              .macs = macsElementwise,
                              .isNoop = binaryIsNoop,
                              .isResidualAdd = isResidualAdd};
-KILN_BINARY_OP(kSubOp, "sub", (std::vector<AttrSpec>{{"alpha", AttrKind::Float}}))
+KILN_BINARY_OP(kSubOp, "sub",
+               (std::vector<AttrSpec>{{"alpha", AttrKind::Float}}))
 KILN_BINARY_OP(kMulOp, "mul", {})
 KILN_BINARY_OP(kDivOp, "div", {})
 #undef KILN_BINARY_OP
 
-extern const OpDef kSumOp = {.name = "sum",
-                             .operands = {{"input"}},
-                             .attrs = {{"dims", AttrKind::Ints},
-                                       {"keepdim", AttrKind::Bool}},
-                             .inferShapes = inferReduce,
-                             .evaluate = evalReduce,
-                             .lower = lowerReduce,
-                             .macs = macsReduce};
+extern const OpDef kSumOp = {
+    .name = "sum",
+    .operands = {{"input"}},
+    .attrs = {{"dims", AttrKind::Ints}, {"keepdim", AttrKind::Bool}},
+    .inferShapes = inferReduce,
+    .evaluate = evalReduce,
+    .lower = lowerReduce,
+    .macs = macsReduce};
 
-extern const OpDef kMeanOp = {.name = "mean",
-                              .operands = {{"input"}},
-                              .attrs = {{"dims", AttrKind::Ints},
-                                        {"keepdim", AttrKind::Bool}},
-                              .inferShapes = inferReduce,
-                              .evaluate = evalReduce,
-                              .lower = lowerReduce,
-                              .macs = macsReduce};
+extern const OpDef kMeanOp = {
+    .name = "mean",
+    .operands = {{"input"}},
+    .attrs = {{"dims", AttrKind::Ints}, {"keepdim", AttrKind::Bool}},
+    .inferShapes = inferReduce,
+    .evaluate = evalReduce,
+    .lower = lowerReduce,
+    .macs = macsReduce};
 
 extern const OpDef kCatOp = {.name = "cat",
                              .operands = {{"inputs", false, true}},

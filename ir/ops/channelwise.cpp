@@ -1,6 +1,7 @@
 // Per-channel elementwise ops (channels = dim 1):
 //   prelu(input, weight [1] or [C])
-//   batch_norm(input, running_mean [C], running_var [C], weight [C]?, bias [C]?)
+//   batch_norm(input, running_mean [C], running_var [C], weight [C]?, bias
+//   [C]?)
 //     {eps}: inference normalisation with running statistics
 #include "ir/ops/op_helpers.h"
 
@@ -16,12 +17,12 @@ KernelParam channelParams(const Op &op, bool perChannel, double eps) {
   int64_t c = channels(x);
   int64_t outer = x.size() >= 2 ? x[0] : 1;
   int64_t inner = numElements(x) / (outer * c);
-  return KernelParam::group(
-      "", {KernelParam::integer("outer", outer),
-           KernelParam::integer("channels", c),
-           KernelParam::integer("inner", inner),
-           KernelParam::integer("per_channel", perChannel),
-           KernelParam::real("eps", eps)});
+  return KernelParam::group("",
+                            {KernelParam::integer("outer", outer),
+                             KernelParam::integer("channels", c),
+                             KernelParam::integer("inner", inner),
+                             KernelParam::integer("per_channel", perChannel),
+                             KernelParam::real("eps", eps)});
 }
 
 std::vector<Shape> inferPrelu(const Op &op) {
@@ -50,19 +51,11 @@ void evalPrelu(const Op &op, const std::vector<const float *> &in,
 
 std::vector<KernelCall> lowerPrelu(const Op &op) {
   return {KernelCall{"prelu", "ChannelParams",
-          channelParams(op, op.operand(1)->shape[0] != 1, 0.0)}};
+                     channelParams(op, op.operand(1)->shape[0] != 1, 0.0)}};
 }
 
 std::vector<Shape> inferBatchNorm(const Op &op) {
-  const Shape &x = operandShape(op, 0);
-  if (x.size() < 2)
-    op.error("expected an input of rank >= 2, found shape " +
-             shapeToString(x));
-  for (size_t i = 1; i < op.operands.size(); ++i)
-    if (Value *v = op.operand(i); v && v->shape != Shape{x[1]})
-      op.error(std::string(op.def->operands[i].name) + " shape " +
-               shapeToString(v->shape) + " does not match the input's " +
-               std::to_string(x[1]) + " channels");
+  const Shape &x = checkChannelOperands(op);
   if (!(op.getFloat("eps") > 0))
     op.error("eps must be positive");
   return {x};
@@ -87,7 +80,7 @@ void evalBatchNorm(const Op &op, const std::vector<const float *> &in,
 
 std::vector<KernelCall> lowerBatchNorm(const Op &op) {
   return {KernelCall{"batch_norm", "ChannelParams",
-          channelParams(op, true, op.getFloat("eps"))}};
+                     channelParams(op, true, op.getFloat("eps"))}};
 }
 
 int64_t macsElementwise(const Op &op) { return op.result()->numElements(); }
@@ -116,7 +109,8 @@ bool batchNormAffine(const Op &op, std::vector<double> &scale,
   float eps = float(op.getFloat("eps"));
   for (int64_t i = 0; i < c; ++i) {
     float invstd = 1.0f / std::sqrt((*op.operand(2)->data)[size_t(i)] + eps);
-    float s = op.operand(3) ? (*op.operand(3)->data)[size_t(i)] * invstd : invstd;
+    float s =
+        op.operand(3) ? (*op.operand(3)->data)[size_t(i)] * invstd : invstd;
     float b = op.operand(4) ? (*op.operand(4)->data)[size_t(i)] : 0.0f;
     scale[size_t(i)] = s;
     shift[size_t(i)] = b - (*op.operand(1)->data)[size_t(i)] * s;
@@ -137,10 +131,10 @@ extern const OpDef kPreluOp = {.name = "prelu",
 extern const OpDef kBatchNormOp = {
     .name = "batch_norm",
     .operands = {{"input"},
-     {"running_mean"},
-     {"running_var"},
-     {"weight", true},
-     {"bias", true}},
+                 {"running_mean"},
+                 {"running_var"},
+                 {"weight", true},
+                 {"bias", true}},
     .attrs = {{"eps", AttrKind::Float}},
     .inferShapes = inferBatchNorm,
     .evaluate = evalBatchNorm,

@@ -4,6 +4,7 @@
 //             bias [Cout]?, residual [N, Cout, S'...]? (fused `add`)
 //   attrs: stride [s...], padding [begin..., end...], dilation [d...], groups,
 //          activation?, act_a?, act_b? (fused activation epilogue)
+#include "ir/ops/conv_common.h"
 #include "ir/ops/epilogue.h"
 #include "ir/ops/op_helpers.h"
 
@@ -46,26 +47,9 @@ std::vector<Shape> inferConv(const Op &op) {
   return {out};
 }
 
-struct ConvGeom {
-  std::array<int64_t, 3> in, out, k, s, p, d;
-  int64_t n, cin, cout, groups;
-};
-
 ConvGeom geometry(const Op &op) {
-  const Shape &x = op.operand(0)->shape, &w = op.operand(1)->shape,
-              &y = op.result()->shape;
-  size_t ns = x.size() - 2;
   const auto &pad = op.getInts("padding");
-  return {slots({x.begin() + 2, x.end()}, 1),
-          slots({y.begin() + 2, y.end()}, 1),
-          slots({w.begin() + 2, w.end()}, 1),
-          slots(op.getInts("stride"), 1),
-          slots({pad.begin(), pad.begin() + long(ns)}, 0),
-          slots(op.getInts("dilation"), 1),
-          x[0],
-          x[1],
-          y[1],
-          op.getInt("groups")};
+  return convGeometry(op, {pad.begin(), pad.begin() + long(pad.size() / 2)});
 }
 
 void evalConv(const Op &op, const std::vector<const float *> &in,
@@ -102,8 +86,7 @@ void evalConv(const Op &op, const std::vector<const float *> &in,
                     acc += xv * wv;
                   }
             }
-            y[(((n * g.cout + oc) * g.out[0] + od) * g.out[1] + oh) *
-                  g.out[2] +
+            y[(((n * g.cout + oc) * g.out[0] + od) * g.out[1] + oh) * g.out[2] +
               ow] = float(acc);
           }
   applyEpilogue(op, in.size() > 3 ? in[3] : nullptr, y,
@@ -120,20 +103,7 @@ bool foldAffine(Op &op, Graph &g, const std::vector<double> &scale,
 }
 
 std::vector<KernelCall> lowerConv(const Op &op) {
-  ConvGeom g = geometry(op);
-  auto arr = [](const char *n, const std::array<int64_t, 3> &a) {
-    return KernelParam::array(n, {a.begin(), a.end()});
-  };
-  return {KernelCall{"conv",
-          "ConvParams",
-          KernelParam::group(
-              "", {KernelParam::integer("n", g.n),
-                   KernelParam::integer("cin", g.cin),
-                   KernelParam::integer("cout", g.cout),
-                   KernelParam::integer("groups", g.groups), arr("in", g.in),
-                   arr("out", g.out), arr("k", g.k), arr("stride", g.s),
-                   arr("pad", g.p), arr("dil", g.d), epilogueParam(op)}),
-          {0, 1, 2, 3, -1}}};
+  return convKernelCall(op, "conv", geometry(op));
 }
 
 int64_t macsConv(const Op &op) {
@@ -141,21 +111,15 @@ int64_t macsConv(const Op &op) {
   return numElements(op.result()->shape) * numElements(w) / w[0];
 }
 
-std::vector<AttrSpec> withEpilogue(std::vector<AttrSpec> attrs) {
-  for (const AttrSpec &a : epilogueAttrs())
-    attrs.push_back(a);
-  return attrs;
-}
-
 } // namespace
 
 extern const OpDef kConvOp = {
     .name = "conv",
     .operands = {{"input"}, {"weight"}, {"bias", true}, {"residual", true}},
-    .attrs = withEpilogue({{"dilation", AttrKind::Ints},
-                           {"groups", AttrKind::Int},
-                           {"padding", AttrKind::Ints},
-                           {"stride", AttrKind::Ints}}),
+    .attrs = withEpilogueAttrs({{"dilation", AttrKind::Ints},
+                                {"groups", AttrKind::Int},
+                                {"padding", AttrKind::Ints},
+                                {"stride", AttrKind::Ints}}),
     .inferShapes = inferConv,
     .evaluate = evalConv,
     .lower = lowerConv,

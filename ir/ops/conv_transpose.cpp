@@ -1,8 +1,10 @@
 // Op `conv_transpose`: N-d transposed convolution (1 to 3 spatial dims).
-//   operands: input [N, Cin, S...], weight [Cin, Cout/groups, K...], bias [Cout]?,
+//   operands: input [N, Cin, S...], weight [Cin, Cout/groups, K...], bias
+//   [Cout]?,
 //             residual? (fused `add`)
 //   attrs: stride, padding (symmetric), output_padding, dilation, groups,
 //          activation?, act_a?, act_b? (fused activation epilogue)
+#include "ir/ops/conv_common.h"
 #include "ir/ops/epilogue.h"
 #include "ir/ops/op_helpers.h"
 
@@ -52,29 +54,13 @@ std::vector<Shape> inferConvTranspose(const Op &op) {
   return {out};
 }
 
-struct Geom {
-  std::array<int64_t, 3> in, out, k, s, p, d;
-  int64_t n, cin, cout, groups;
-};
-
-Geom geometry(const Op &op) {
-  const Shape &x = op.operand(0)->shape, &w = op.operand(1)->shape,
-              &y = op.result()->shape;
-  return {slots({x.begin() + 2, x.end()}, 1),
-          slots({y.begin() + 2, y.end()}, 1),
-          slots({w.begin() + 2, w.end()}, 1),
-          slots(op.getInts("stride"), 1),
-          slots(op.getInts("padding"), 0),
-          slots(op.getInts("dilation"), 1),
-          x[0],
-          x[1],
-          y[1],
-          op.getInt("groups")};
+ConvGeom geometry(const Op &op) {
+  return convGeometry(op, op.getInts("padding"));
 }
 
 void evalConvTranspose(const Op &op, const std::vector<const float *> &in,
                        const std::vector<float *> &out) {
-  Geom g = geometry(op);
+  ConvGeom g = geometry(op);
   int64_t cinG = g.cin / g.groups, coutG = g.cout / g.groups;
   int64_t outPlane = g.out[0] * g.out[1] * g.out[2];
   std::vector<double> acc(size_t(g.n * g.cout * outPlane));
@@ -87,8 +73,10 @@ void evalConvTranspose(const Op &op, const std::vector<const float *> &in,
       for (int64_t id = 0; id < g.in[0]; ++id)
         for (int64_t ih = 0; ih < g.in[1]; ++ih)
           for (int64_t iw = 0; iw < g.in[2]; ++iw) {
-            double xv = in[0][(((n * g.cin + ic) * g.in[0] + id) * g.in[1] +
-                               ih) * g.in[2] + iw];
+            double xv =
+                in[0][(((n * g.cin + ic) * g.in[0] + id) * g.in[1] + ih) *
+                          g.in[2] +
+                      iw];
             for (int64_t ocg = 0; ocg < coutG; ++ocg) {
               int64_t oc = ic / cinG * coutG + ocg;
               for (int64_t kd = 0; kd < g.k[0]; ++kd)
@@ -97,11 +85,14 @@ void evalConvTranspose(const Op &op, const std::vector<const float *> &in,
                     int64_t od = id * g.s[0] - g.p[0] + kd * g.d[0];
                     int64_t oh = ih * g.s[1] - g.p[1] + kh * g.d[1];
                     int64_t ow = iw * g.s[2] - g.p[2] + kw * g.d[2];
-                    if (od < 0 || od >= g.out[0] || oh < 0 ||
-                        oh >= g.out[1] || ow < 0 || ow >= g.out[2])
+                    if (od < 0 || od >= g.out[0] || oh < 0 || oh >= g.out[1] ||
+                        ow < 0 || ow >= g.out[2])
                       continue;
-                    double wv = in[1][(((ic * coutG + ocg) * g.k[0] + kd) *
-                                           g.k[1] + kh) * g.k[2] + kw];
+                    double wv =
+                        in[1]
+                          [(((ic * coutG + ocg) * g.k[0] + kd) * g.k[1] + kh) *
+                               g.k[2] +
+                           kw];
                     acc[(n * g.cout + oc) * outPlane +
                         (od * g.out[1] + oh) * g.out[2] + ow] += xv * wv;
                   }
@@ -126,26 +117,8 @@ bool foldAffine(Op &op, Graph &g, const std::vector<double> &scale,
   return foldAffineIntoWeights(op, g, scale, shift, outChannel);
 }
 
-std::vector<AttrSpec> withEpilogue(std::vector<AttrSpec> attrs) {
-  for (const AttrSpec &a : epilogueAttrs())
-    attrs.push_back(a);
-  return attrs;
-}
-
 std::vector<KernelCall> lowerConvTranspose(const Op &op) {
-  Geom g = geometry(op);
-  auto arr = [](const char *n, const std::array<int64_t, 3> &a) {
-    return KernelParam::array(n, {a.begin(), a.end()});
-  };
-  return {KernelCall{"conv_transpose", "ConvParams",
-          KernelParam::group(
-              "", {KernelParam::integer("n", g.n),
-                   KernelParam::integer("cin", g.cin),
-                   KernelParam::integer("cout", g.cout),
-                   KernelParam::integer("groups", g.groups), arr("in", g.in),
-                   arr("out", g.out), arr("k", g.k), arr("stride", g.s),
-                   arr("pad", g.p), arr("dil", g.d), epilogueParam(op)}),
-      {0, 1, 2, 3, -1}}};
+  return convKernelCall(op, "conv_transpose", geometry(op));
 }
 
 int64_t macsConvTranspose(const Op &op) {
@@ -158,11 +131,11 @@ int64_t macsConvTranspose(const Op &op) {
 extern const OpDef kConvTransposeOp = {
     .name = "conv_transpose",
     .operands = {{"input"}, {"weight"}, {"bias", true}, {"residual", true}},
-    .attrs = withEpilogue({{"dilation", AttrKind::Ints},
-     {"groups", AttrKind::Int},
-     {"output_padding", AttrKind::Ints},
-     {"padding", AttrKind::Ints},
-     {"stride", AttrKind::Ints}}),
+    .attrs = withEpilogueAttrs({{"dilation", AttrKind::Ints},
+                                {"groups", AttrKind::Int},
+                                {"output_padding", AttrKind::Ints},
+                                {"padding", AttrKind::Ints},
+                                {"stride", AttrKind::Ints}}),
     .inferShapes = inferConvTranspose,
     .evaluate = evalConvTranspose,
     .lower = lowerConvTranspose,

@@ -13,6 +13,12 @@ std::vector<AttrSpec> epilogueAttrs() {
           {"act_b", AttrKind::Float, true}};
 }
 
+std::vector<AttrSpec> withEpilogueAttrs(std::vector<AttrSpec> attrs) {
+  for (const AttrSpec &a : epilogueAttrs())
+    attrs.push_back(a);
+  return attrs;
+}
+
 static double attrOr(const Op &op, const char *name) {
   return op.attrs.count(name) ? op.getFloat(name) : 0.0;
 }
@@ -23,9 +29,10 @@ KernelParam epilogueParam(const Op &op) {
     double (*ref)(double, double, double) = nullptr;
     activationInfo(op.getString("activation"), id, &ref);
   }
-  return KernelParam::group("ep", {KernelParam::integer("act", id),
-                                   KernelParam::real("a", attrOr(op, "act_a")),
-                                   KernelParam::real("b", attrOr(op, "act_b"))});
+  return KernelParam::group("ep",
+                            {KernelParam::integer("act", id),
+                             KernelParam::real("a", attrOr(op, "act_a")),
+                             KernelParam::real("b", attrOr(op, "act_b"))});
 }
 
 void applyEpilogue(const Op &op, const float *residual, float *y, int64_t n) {

@@ -12,6 +12,9 @@ namespace kiln::ops {
 /// The optional attributes of an op that can carry an epilogue.
 std::vector<AttrSpec> epilogueAttrs();
 
+/// `attrs` followed by the epilogue attributes.
+std::vector<AttrSpec> withEpilogueAttrs(std::vector<AttrSpec> attrs);
+
 /// The runtime epilogue struct for `op`'s fused activation (none if absent).
 KernelParam epilogueParam(const Op &op);
 

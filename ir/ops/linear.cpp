@@ -14,8 +14,9 @@ std::vector<Shape> inferLinear(const Op &op) {
     op.error("expected an input of rank >= 1, found a 0-d tensor");
   if (x.back() != w[1])
     op.error("input shape " + shapeToString(x) + " has " +
-             std::to_string(x.back()) + " features in its last dim, the weight " +
-             shapeToString(w) + " expects " + std::to_string(w[1]));
+             std::to_string(x.back()) +
+             " features in its last dim, the weight " + shapeToString(w) +
+             " expects " + std::to_string(w[1]));
   if (Value *b = op.operand(2); b && b->shape != Shape{w[0]})
     op.error("bias shape " + shapeToString(b->shape) + " does not match [" +
              std::to_string(w[0]) + "]");
@@ -55,12 +56,14 @@ bool foldAffine(Op &op, Graph &g, const std::vector<double> &scale,
 
 std::vector<KernelCall> lowerLinear(const Op &op) {
   const Shape &w = op.operand(1)->shape;
-  return {KernelCall{"linear", "LinearParams",
-          KernelParam::group(
-              "", {KernelParam::integer("rows",
-                                        op.operand(0)->numElements() / w[1]),
-                   KernelParam::integer("in", w[1]),
-                   KernelParam::integer("out", w[0]), epilogueParam(op)}),
+  return {KernelCall{
+      "linear",
+      "LinearParams",
+      KernelParam::group(
+          "",
+          {KernelParam::integer("rows", op.operand(0)->numElements() / w[1]),
+           KernelParam::integer("in", w[1]), KernelParam::integer("out", w[0]),
+           epilogueParam(op)}),
       {0, 1, 2, 3, -1}}};
 }
 

@@ -114,8 +114,8 @@ std::vector<KernelCall> lowerLrn(const Op &op) {
       KernelParam::group(
           "", {KernelParam::integer("n", x[0]),
                KernelParam::integer("channels", x[1]),
-               KernelParam::integer("inner",
-                                    op.operand(0)->numElements() / (x[0] * x[1])),
+               KernelParam::integer("inner", op.operand(0)->numElements() /
+                                                 (x[0] * x[1])),
                KernelParam::integer("size", op.getInt("size")),
                KernelParam::real("alpha", op.getFloat("alpha")),
                KernelParam::real("beta", op.getFloat("beta")),
@@ -125,18 +125,11 @@ std::vector<KernelCall> lowerLrn(const Op &op) {
 // ---- batch_norm_batch_stats
 
 std::vector<Shape> inferBatchStats(const Op &op) {
-  const Shape &x = operandShape(op, 0);
-  if (x.size() < 2)
-    op.error("expected an input of rank >= 2, found shape " +
-             shapeToString(x));
-  for (size_t i = 1; i < op.operands.size(); ++i)
-    if (Value *v = op.operand(i); v && v->shape != Shape{x[1]})
-      op.error(std::string(op.def->operands[i].name) + " shape " +
-               shapeToString(v->shape) + " does not match the input's " +
-               std::to_string(x[1]) + " channels");
+  const Shape &x = checkChannelOperands(op);
   if (numElements(x) / x[1] < 2)
     op.error("batch statistics need more than one value per channel, found "
-             "input shape " + shapeToString(x));
+             "input shape " +
+             shapeToString(x));
   if (!(op.getFloat("eps") > 0))
     op.error("eps must be positive");
   return {x};
@@ -179,8 +172,8 @@ std::vector<KernelCall> lowerBatchStats(const Op &op) {
       KernelParam::group(
           "", {KernelParam::integer("n", x[0]),
                KernelParam::integer("channels", x[1]),
-               KernelParam::integer("inner",
-                                    op.operand(0)->numElements() / (x[0] * x[1])),
+               KernelParam::integer("inner", op.operand(0)->numElements() /
+                                                 (x[0] * x[1])),
                KernelParam::real("eps", op.getFloat("eps"))})}};
 }
 
@@ -202,17 +195,16 @@ extern const OpDef kLogSoftmaxOp = {.name = "log_softmax",
                                     .lower = lowerSoftmax,
                                     .macs = macsElementwise};
 
-extern const OpDef kLocalResponseNormOp = {
-    .name = "local_response_norm",
-    .operands = {{"input"}},
-    .attrs = {{"alpha", AttrKind::Float},
-              {"beta", AttrKind::Float},
-              {"k", AttrKind::Float},
-              {"size", AttrKind::Int}},
-    .inferShapes = inferLrn,
-    .evaluate = evalLrn,
-    .lower = lowerLrn,
-    .macs = macsElementwise};
+extern const OpDef kLocalResponseNormOp = {.name = "local_response_norm",
+                                           .operands = {{"input"}},
+                                           .attrs = {{"alpha", AttrKind::Float},
+                                                     {"beta", AttrKind::Float},
+                                                     {"k", AttrKind::Float},
+                                                     {"size", AttrKind::Int}},
+                                           .inferShapes = inferLrn,
+                                           .evaluate = evalLrn,
+                                           .lower = lowerLrn,
+                                           .macs = macsElementwise};
 
 extern const OpDef kBatchNormBatchStatsOp = {
     .name = "batch_norm_batch_stats",

@@ -12,9 +12,8 @@ const Shape &operandShape(const Op &op, size_t i, int rank) {
   KILN_ASSERT(v, std::string(op.name()) + " is missing operand " +
                      std::to_string(i));
   if (rank >= 0 && int(v->shape.size()) != rank)
-    op.error(std::string("expected ") + op.def->operands[i].name +
-             " of rank " + std::to_string(rank) + ", found shape " +
-             shapeToString(v->shape));
+    op.error(std::string("expected ") + op.def->operands[i].name + " of rank " +
+             std::to_string(rank) + ", found shape " + shapeToString(v->shape));
   return v->shape;
 }
 
@@ -35,10 +34,10 @@ int64_t convOutSize(const Op &op, size_t dim, int64_t in, int64_t kernel,
     op.error("input shape " + shapeToString(op.operand(0)->shape) +
              ", spatial dim " + std::to_string(dim) + ": input size " +
              std::to_string(in) + " with padding " + std::to_string(padBegin) +
-             "+" + std::to_string(padEnd) + " is smaller than the kernel span " +
-             std::to_string(span) + " (kernel " + std::to_string(kernel) +
-             ", dilation " + std::to_string(dilation) +
-             "): the output size would be below 1");
+             "+" + std::to_string(padEnd) +
+             " is smaller than the kernel span " + std::to_string(span) +
+             " (kernel " + std::to_string(kernel) + ", dilation " +
+             std::to_string(dilation) + "): the output size would be below 1");
   return (padded - span) / stride + 1;
 }
 
@@ -59,6 +58,18 @@ int64_t poolOutSize(const Op &op, size_t dim, int64_t in, int64_t kernel,
              " is smaller than the kernel span " + std::to_string(span) +
              ": the output size would be " + std::to_string(out));
   return out;
+}
+
+const Shape &checkChannelOperands(const Op &op) {
+  const Shape &x = operandShape(op, 0);
+  if (x.size() < 2)
+    op.error("expected an input of rank >= 2, found shape " + shapeToString(x));
+  for (size_t i = 1; i < op.operands.size(); ++i)
+    if (Value *v = op.operand(i); v && v->shape != Shape{x[1]})
+      op.error(std::string(op.def->operands[i].name) + " shape " +
+               shapeToString(v->shape) + " does not match the input's " +
+               std::to_string(x[1]) + " channels");
+  return x;
 }
 
 void checkInts(const Op &op, const char *attr, size_t n, int64_t min) {
@@ -95,9 +106,9 @@ bool foldAffineIntoWeights(Op &op, Graph &g, const std::vector<double> &scale,
   for (size_t c = 0; c < shift.size(); ++c)
     (*nb)[c] = float((b ? (*b->data)[c] : 0.0) * scale[c] + shift[c]);
   op.operands[1] = g.addWeight(w->name + ".folded", w->shape, nw);
-  Value *bias = g.addWeight((b ? b->name : op.result()->name + ".bias") +
-                                ".folded",
-                            {int64_t(shift.size())}, nb);
+  Value *bias =
+      g.addWeight((b ? b->name : op.result()->name + ".bias") + ".folded",
+                  {int64_t(shift.size())}, nb);
   if (op.operands.size() < 3)
     op.operands.resize(3, nullptr);
   op.operands[2] = bias;

@@ -37,6 +37,10 @@ int64_t poolOutSize(const Op &op, size_t dim, int64_t in, int64_t kernel,
                     int64_t stride, int64_t pad, int64_t dilation,
                     bool ceilMode);
 
+/// For per-channel ops: checks that operand 0 has rank >= 2 and every
+/// other present operand has shape [channels]; returns operand 0's shape.
+const Shape &checkChannelOperands(const Op &op);
+
 /// Checks that an ints attribute has `n` entries, each >= `min`.
 void checkInts(const Op &op, const char *attr, size_t n, int64_t min);
 

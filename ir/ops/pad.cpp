@@ -27,8 +27,8 @@ std::vector<Shape> inferPad(const Op &op) {
              shapeToString(pads));
   const Shape &x = operandShape(op, 0);
   if (x.size() < ns)
-    op.error("cannot pad " + std::to_string(ns) + " dims of an input of shape " +
-             shapeToString(x));
+    op.error("cannot pad " + std::to_string(ns) +
+             " dims of an input of shape " + shapeToString(x));
   Shape y = x;
   for (size_t i = 0; i < ns; ++i) {
     int64_t n = x[x.size() - ns + i], b = pads[i], e = pads[ns + i];

@@ -1,6 +1,6 @@
 // Ops `max_pool`, `max_pool_indices` (also the int32 flat offset of each
-// maximum in its input plane) and `avg_pool`: N-d pooling (1 to 3 spatial dims) with
-// PyTorch's output size rules (ceil_mode, last window in the padding).
+// maximum in its input plane) and `avg_pool`: N-d pooling (1 to 3 spatial dims)
+// with PyTorch's output size rules (ceil_mode, last window in the padding).
 //   operands: input [N, C, S...]
 //   attrs (both): kernel, stride, padding (symmetric), ceil_mode
 //   max_pool: dilation; avg_pool: count_include_pad, divisor_override (0: none)
@@ -37,7 +37,8 @@ std::vector<Shape> inferPool(const Op &op) {
              &p = op.getInts("padding");
   auto d = dilationOf(op);
   Shape out = {x[0], x[1]};
-  if (op.def->numResults > 1 && numElements({x.begin() + 2, x.end()}) > kMaxElements)
+  if (op.def->numResults > 1 &&
+      numElements({x.begin() + 2, x.end()}) > kMaxElements)
     op.error("input planes of " + shapeToString({x.begin() + 2, x.end()}) +
              " are too large for int32 indices");
   for (size_t i = 0; i < ns; ++i) {
@@ -127,22 +128,29 @@ std::vector<KernelCall> lowerPool(const Op &op) {
   std::vector<int> args = {0, -1};
   if (max)
     args.push_back(withIndices(op) ? -2 : KernelCall::kNullArg);
-  return {KernelCall{max ? "max_pool" : "avg_pool",
-          "PoolParams",
-          KernelParam::group(
-              "", {KernelParam::integer("planes", g.planes), arr("in", g.in),
-                   arr("out", g.out), arr("k", g.k), arr("stride", g.s),
-                   arr("pad", g.p), arr("dil", g.d),
-                   KernelParam::integer("count_include_pad",
-                                        !max && op.getBool("count_include_pad")),
-                   KernelParam::integer(
-                       "divisor", max ? 0 : op.getInt("divisor_override"))}),
+  return {KernelCall{
+      max ? "max_pool" : "avg_pool", "PoolParams",
+      KernelParam::group(
+          "", {KernelParam::integer("planes", g.planes), arr("in", g.in),
+               arr("out", g.out), arr("k", g.k), arr("stride", g.s),
+               arr("pad", g.p), arr("dil", g.d),
+               KernelParam::integer("count_include_pad",
+                                    !max && op.getBool("count_include_pad")),
+               KernelParam::integer("divisor",
+                                    max ? 0 : op.getInt("divisor_override"))}),
       args}};
 }
 
 int64_t macsPool(const Op &op) {
-  return numElements(op.result()->shape) *
-         numElements(op.getInts("kernel"));
+  return numElements(op.result()->shape) * numElements(op.getInts("kernel"));
+}
+
+std::vector<AttrSpec> maxPoolAttrs() {
+  return {{"ceil_mode", AttrKind::Bool},
+          {"dilation", AttrKind::Ints},
+          {"kernel", AttrKind::Ints},
+          {"padding", AttrKind::Ints},
+          {"stride", AttrKind::Ints}};
 }
 
 } // namespace
@@ -150,11 +158,7 @@ int64_t macsPool(const Op &op) {
 extern const OpDef kMaxPoolOp = {
     .name = "max_pool",
     .operands = {{"input"}},
-    .attrs = {{"ceil_mode", AttrKind::Bool},
-     {"dilation", AttrKind::Ints},
-     {"kernel", AttrKind::Ints},
-     {"padding", AttrKind::Ints},
-     {"stride", AttrKind::Ints}},
+    .attrs = maxPoolAttrs(),
     .inferShapes = inferPool,
     .evaluate = evalPool,
     .lower = lowerPool,
@@ -164,11 +168,7 @@ extern const OpDef kMaxPoolOp = {
 extern const OpDef kMaxPoolIndicesOp = {
     .name = "max_pool_indices",
     .operands = {{"input"}},
-    .attrs = {{"ceil_mode", AttrKind::Bool},
-              {"dilation", AttrKind::Ints},
-              {"kernel", AttrKind::Ints},
-              {"padding", AttrKind::Ints},
-              {"stride", AttrKind::Ints}},
+    .attrs = maxPoolAttrs(),
     .numResults = 2,
     .resultTypes = {ElemType::F32, ElemType::I32},
     .inferShapes = inferPool,
@@ -181,11 +181,11 @@ extern const OpDef kAvgPoolOp = {
     .name = "avg_pool",
     .operands = {{"input"}},
     .attrs = {{"ceil_mode", AttrKind::Bool},
-     {"count_include_pad", AttrKind::Bool},
-     {"divisor_override", AttrKind::Int},
-     {"kernel", AttrKind::Ints},
-     {"padding", AttrKind::Ints},
-     {"stride", AttrKind::Ints}},
+              {"count_include_pad", AttrKind::Bool},
+              {"divisor_override", AttrKind::Int},
+              {"kernel", AttrKind::Ints},
+              {"padding", AttrKind::Ints},
+              {"stride", AttrKind::Ints}},
     .inferShapes = inferPool,
     .evaluate = evalPool,
     .lower = lowerPool,

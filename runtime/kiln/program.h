@@ -93,7 +93,8 @@ inline int main(int argc, char **argv, const Model &m) {
         char *end = nullptr;
         bench = std::strtol(v.c_str(), &end, 10);
         if (*end || bench < 1) {
-          std::fprintf(stderr, "%s: --bench expects a positive count, got '%s'\n",
+          std::fprintf(stderr,
+                       "%s: --bench expects a positive count, got '%s'\n",
                        m.name, v.c_str());
           return 2;
         }

@@ -174,9 +174,9 @@ void check_rejected(Arena &arena, const std::vector<float> &input,
   std::memset(out.data(), kOutputFill, out.size() * sizeof(float));
   arena.reset(0xEE);
   arena.poison_guard();
-  int rc = MODEL_RUN(null_input ? nullptr : input.data(),
-                     null_output ? nullptr : out.data(),
-                     arena.base + arena_offset);
+  int rc =
+      MODEL_RUN(null_input ? nullptr : input.data(),
+                null_output ? nullptr : out.data(), arena.base + arena_offset);
   arena.check_guard(what);
   if (rc != want)
     fail(std::string(kName) + "_run with " + what + " returned " +
@@ -197,10 +197,11 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "usage: %s INPUT.npy EXPECTED.npy\n", argv[0]);
     return 2;
   }
-  const std::vector<float> input = read_npy(
-      argv[1], "input", kh_model::kInput0Shape, kh_model::kInput0Rank);
-  const std::vector<float> expected = read_npy(
-      argv[2], "expected output", kh_model::kOutput0Shape, kh_model::kOutput0Rank);
+  const std::vector<float> input =
+      read_npy(argv[1], "input", kh_model::kInput0Shape, kh_model::kInput0Rank);
+  const std::vector<float> expected =
+      read_npy(argv[2], "expected output", kh_model::kOutput0Shape,
+               kh_model::kOutput0Rank);
   if (kh_model::kArenaAlign != kAlign)
     fail("kArenaAlign is " + std::to_string(kh_model::kArenaAlign) +
          ", this harness assumes 64");
@@ -210,13 +211,18 @@ int main(int argc, char **argv) {
   // Runs 1 and 2: zeros, then all-ones bytes (NaN as float32). Identical
   // outputs mean no arena byte was read before the run wrote it.
   long last0 = -1, last1 = -1;
-  std::vector<float> out0 = run_with_fill(arena, 0x00, input, "run 1 (0x00)", last0);
-  std::vector<float> out1 = run_with_fill(arena, 0xFF, input, "run 2 (0xFF)", last1);
+  std::vector<float> out0 =
+      run_with_fill(arena, 0x00, input, "run 1 (0x00)", last0);
+  std::vector<float> out1 =
+      run_with_fill(arena, 0xFF, input, "run 2 (0xFF)", last1);
   for (size_t i = 0; i < out0.size(); ++i)
     if (std::memcmp(&out0[i], &out1[i], sizeof(float)) != 0)
-      fail("output element " + std::to_string(i) + " differs between an arena "
-           "of 0x00 (" + std::to_string(out0[i]) + ") and one of 0xFF (" +
-           std::to_string(out1[i]) + "): the run read arena memory it had "
+      fail("output element " + std::to_string(i) +
+           " differs between an arena "
+           "of 0x00 (" +
+           std::to_string(out0[i]) + ") and one of 0xFF (" +
+           std::to_string(out1[i]) +
+           "): the run read arena memory it had "
            "not written");
 
   // Every byte the run writes differs from 0x00 or from 0xFF, so the last
@@ -225,8 +231,9 @@ int main(int argc, char **argv) {
   const size_t used = size_t(last + 1);
   if (kh_model::kArenaBytes != 0 && align_up(used) != kh_model::kArenaBytes)
     fail("the arena is not tight: kArenaBytes = " +
-         std::to_string(kh_model::kArenaBytes) + " but the run wrote only the first " +
-         std::to_string(used) + " bytes (alignUp(" + std::to_string(used) +
+         std::to_string(kh_model::kArenaBytes) +
+         " but the run wrote only the first " + std::to_string(used) +
+         " bytes (alignUp(" + std::to_string(used) +
          ", 64) = " + std::to_string(align_up(used)) + ")");
   if (kh_model::kArenaBytes == 0 && last >= 0)
     fail("kArenaBytes is 0 but the run changed arena byte " +
@@ -235,7 +242,8 @@ int main(int argc, char **argv) {
   // Argument checks: nothing written when the call is rejected.
   check_rejected(arena, input, false, true, 0, 1, "a null output pointer");
   check_rejected(arena, input, true, false, 0, 1, "a null input pointer");
-  check_rejected(arena, input, false, false, 4, 2, "a misaligned arena (arena + 4)");
+  check_rejected(arena, input, false, false, 4, 2,
+                 "a misaligned arena (arena + 4)");
 
   // Accuracy against the expected output.
   double scale = 0, err = 0;
@@ -243,7 +251,8 @@ int main(int argc, char **argv) {
     bool en = std::isnan(expected[i]), on = std::isnan(out0[i]);
     if (en != on)
       fail("output element " + std::to_string(i) + " is " +
-           std::to_string(out0[i]) + ", expected " + std::to_string(expected[i]));
+           std::to_string(out0[i]) + ", expected " +
+           std::to_string(expected[i]));
     if (en)
       continue;
     scale = std::fmax(scale, std::fabs(double(expected[i])));

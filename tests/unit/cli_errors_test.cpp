@@ -17,35 +17,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tiny_model.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 
 /// A valid model: Conv2d, ReLU, MaxPool2d, flatten, Linear; parameters
 /// from "init".
-const char *const kTiny = R"({
-  "kiln": 1,
-  "name": "tiny",
-  "inputs": [{"name": "x", "shape": [1, 3, 8, 8], "dtype": "float32"}],
-  "init": {"seed": 0},
-  "model": {
-    "type": "Tiny",
-    "modules": {
-      "features": {"type": "Sequential", "layers": [
-        {"name": "conv1", "type": "Conv2d", "in_channels": 3, "out_channels": 4, "kernel_size": 3},
-        {"name": "relu1", "type": "ReLU"},
-        {"name": "pool1", "type": "MaxPool2d", "kernel_size": 2}
-      ]},
-      "classifier": {"type": "Linear", "in_features": 36, "out_features": 10}
-    },
-    "forward": [
-      {"out": "h", "call": "features", "in": ["x"]},
-      {"out": "f", "op": "flatten", "in": ["h"], "start_dim": 1},
-      {"out": "y", "call": "classifier", "in": ["f"]},
-      {"return": ["y"]}
-    ]
-  }
-})";
+const char *const kTiny = kTinyModel;
 
 /// kTiny with `from` (which must occur once) replaced by `to`; an empty
 /// string if it does not occur exactly once.
@@ -398,7 +378,8 @@ TEST(ErrorsCli, BadCommandLines) {
       {{"compile", model, "-o", out, "--frobnicate"},
        "unknown option \"--frobnicate\""},
       {{"compile", model, "-o", out, "-D", "act"}, "expects NAME=VALUE"},
-      {{"compile", model, "-o", out, "--emit=asm"}, "--emit expects cpp, ir or dot"},
+      {{"compile", model, "-o", out, "--emit=asm"},
+       "--emit expects cpp, ir or dot"},
       {{"compile", model, "-o", out, "--embed=zip"},
        "--embed expects incbin or array"},
       {{"compile", model, "-o", out, "other.json"},

@@ -14,17 +14,18 @@
 namespace kiln {
 namespace {
 
-std::unique_ptr<Graph> load(const std::string &layer,
-                            const std::string &init = R"("init": {"seed": 7},)") {
+std::unique_ptr<Graph>
+load(const std::string &layer,
+     const std::string &init = R"("init": {"seed": 7},)") {
   // One file per test and call: ctest runs the tests in parallel.
   static int calls = 0;
-  std::string path = (std::filesystem::temp_directory_path() /
-                      ("kiln_init_" +
-                       std::string(::testing::UnitTest::GetInstance()
-                                       ->current_test_info()
-                                       ->name()) +
-                       "_" + std::to_string(calls++) + ".json"))
-                         .string();
+  std::string path =
+      (std::filesystem::temp_directory_path() /
+       ("kiln_init_" +
+        std::string(
+            ::testing::UnitTest::GetInstance()->current_test_info()->name()) +
+        "_" + std::to_string(calls++) + ".json"))
+          .string();
   std::ofstream(path) << R"({"kiln": 1, "name": "m", )" << init
                       << R"( "inputs": [{"name": "x", "shape": [2, 16]}],
     "model": {"type": "Sequential", "layers": [)"
@@ -63,7 +64,8 @@ TEST(InitializersLoading, RuleAppliesWithoutTopLevelInit) {
 }
 
 TEST(InitializersLoading, DefaultsAreDeterministicPerSeed) {
-  const char *conv = R"({"type": "Linear", "in_features": 16, "out_features": 8})";
+  const char *conv =
+      R"({"type": "Linear", "in_features": 16, "out_features": 8})";
   auto a = load(conv), b = load(conv);
   auto c = load(conv, R"("init": {"seed": 8},)");
   EXPECT_EQ(weight(*a, "0.weight"), weight(*b, "0.weight"));

@@ -61,7 +61,8 @@ std::shared_ptr<std::vector<float>> randomData(int64_t n, std::mt19937 &rng) {
 }
 
 /// Runs the runtime kernel of `op` on the same data the interpreter used.
-std::vector<float> runKernel(const Op &op, const std::vector<const float *> &in) {
+std::vector<float> runKernel(const Op &op,
+                             const std::vector<const float *> &in) {
   std::vector<KernelCall> calls = op.def->lower(op);
   EXPECT_EQ(calls.size(), 1u);
   const KernelCall &kc = calls[0];
@@ -79,8 +80,8 @@ std::vector<float> runKernel(const Op &op, const std::vector<const float *> &in)
   else if (kc.kernel == "avg_pool")
     kiln_rt::avg_pool(paramsOf<kiln_rt::PoolParams>(kc), arg(0), y.data());
   else if (kc.kernel == "linear")
-    kiln_rt::linear(paramsOf<kiln_rt::LinearParams>(kc), arg(0), arg(1),
-                    arg(2), arg(3), y.data());
+    kiln_rt::linear(paramsOf<kiln_rt::LinearParams>(kc), arg(0), arg(1), arg(2),
+                    arg(3), y.data());
   else if (kc.kernel == "unary")
     kiln_rt::unary(paramsOf<kiln_rt::UnaryParams>(kc), arg(0), y.data());
   else if (kc.kernel == "prelu")
@@ -135,68 +136,96 @@ using Ints = std::vector<int64_t>;
 
 TEST(KernelReference, Conv2dPlain) {
   check("conv", {1, 3, 9, 9}, {{4, 3, 3, 3}, {4}},
-        {{"stride", Ints{1, 1}}, {"padding", Ints{0, 0, 0, 0}},
-         {"dilation", Ints{1, 1}}, {"groups", int64_t(1)}});
+        {{"stride", Ints{1, 1}},
+         {"padding", Ints{0, 0, 0, 0}},
+         {"dilation", Ints{1, 1}},
+         {"groups", int64_t(1)}});
 }
 
 TEST(KernelReference, Conv2dStridePaddingDilationGroups) {
   check("conv", {2, 4, 11, 10}, {{6, 2, 3, 2}, {6}},
-        {{"stride", Ints{2, 3}}, {"padding", Ints{1, 2, 2, 1}},
-         {"dilation", Ints{2, 1}}, {"groups", int64_t(2)}});
+        {{"stride", Ints{2, 3}},
+         {"padding", Ints{1, 2, 2, 1}},
+         {"dilation", Ints{2, 1}},
+         {"groups", int64_t(2)}});
 }
 
 TEST(KernelReference, Conv2dDepthwiseNoBias) {
   check("conv", {1, 5, 7, 7}, {{5, 1, 3, 3}},
-        {{"stride", Ints{1, 1}}, {"padding", Ints{1, 1, 1, 1}},
-         {"dilation", Ints{1, 1}}, {"groups", int64_t(5)}});
+        {{"stride", Ints{1, 1}},
+         {"padding", Ints{1, 1, 1, 1}},
+         {"dilation", Ints{1, 1}},
+         {"groups", int64_t(5)}});
 }
 
 TEST(KernelReference, Conv1dAndConv3d) {
   check("conv", {2, 3, 17}, {{4, 3, 5}, {4}},
-        {{"stride", Ints{2}}, {"padding", Ints{2, 2}}, {"dilation", Ints{2}},
+        {{"stride", Ints{2}},
+         {"padding", Ints{2, 2}},
+         {"dilation", Ints{2}},
          {"groups", int64_t(1)}});
   check("conv", {1, 2, 5, 6, 7}, {{3, 2, 3, 2, 3}, {3}},
-        {{"stride", Ints{1, 2, 1}}, {"padding", Ints{1, 0, 1, 1, 0, 1}},
-         {"dilation", Ints{1, 1, 2}}, {"groups", int64_t(1)}});
+        {{"stride", Ints{1, 2, 1}},
+         {"padding", Ints{1, 0, 1, 1, 0, 1}},
+         {"dilation", Ints{1, 1, 2}},
+         {"groups", int64_t(1)}});
 }
 
 TEST(KernelReference, ConvTranspose2d) {
   check("conv_transpose", {2, 4, 5, 6}, {{4, 3, 3, 4}, {6}},
-        {{"stride", Ints{2, 3}}, {"padding", Ints{1, 2}},
-         {"output_padding", Ints{1, 0}}, {"dilation", Ints{1, 2}},
+        {{"stride", Ints{2, 3}},
+         {"padding", Ints{1, 2}},
+         {"output_padding", Ints{1, 0}},
+         {"dilation", Ints{1, 2}},
          {"groups", int64_t(2)}});
 }
 
 TEST(KernelReference, ConvTranspose1dAnd3d) {
   check("conv_transpose", {1, 3, 7}, {{3, 2, 4}},
-        {{"stride", Ints{3}}, {"padding", Ints{1}}, {"output_padding", Ints{2}},
-         {"dilation", Ints{1}}, {"groups", int64_t(1)}});
+        {{"stride", Ints{3}},
+         {"padding", Ints{1}},
+         {"output_padding", Ints{2}},
+         {"dilation", Ints{1}},
+         {"groups", int64_t(1)}});
   check("conv_transpose", {1, 2, 3, 4, 3}, {{2, 2, 2, 3, 2}, {2}},
-        {{"stride", Ints{2, 1, 2}}, {"padding", Ints{0, 1, 0}},
-         {"output_padding", Ints{1, 0, 0}}, {"dilation", Ints{1, 1, 1}},
+        {{"stride", Ints{2, 1, 2}},
+         {"padding", Ints{0, 1, 0}},
+         {"output_padding", Ints{1, 0, 0}},
+         {"dilation", Ints{1, 1, 1}},
          {"groups", int64_t(1)}});
 }
 
 TEST(KernelReference, MaxPoolCeilModePaddingDilation) {
   check("max_pool", {2, 3, 10, 9}, {},
-        {{"kernel", Ints{3, 2}}, {"stride", Ints{2, 2}},
-         {"padding", Ints{1, 1}}, {"dilation", Ints{2, 1}},
+        {{"kernel", Ints{3, 2}},
+         {"stride", Ints{2, 2}},
+         {"padding", Ints{1, 1}},
+         {"dilation", Ints{2, 1}},
          {"ceil_mode", true}});
   check("max_pool", {1, 2, 13}, {},
-        {{"kernel", Ints{4}}, {"stride", Ints{3}}, {"padding", Ints{2}},
-         {"dilation", Ints{1}}, {"ceil_mode", true}});
+        {{"kernel", Ints{4}},
+         {"stride", Ints{3}},
+         {"padding", Ints{2}},
+         {"dilation", Ints{1}},
+         {"ceil_mode", true}});
 }
 
 TEST(KernelReference, AvgPoolDivisorRules) {
   for (bool include : {false, true})
     check("avg_pool", {1, 2, 7, 8}, {},
-          {{"kernel", Ints{3, 3}}, {"stride", Ints{2, 2}},
-           {"padding", Ints{1, 1}}, {"ceil_mode", true},
-           {"count_include_pad", include}, {"divisor_override", int64_t(0)}});
+          {{"kernel", Ints{3, 3}},
+           {"stride", Ints{2, 2}},
+           {"padding", Ints{1, 1}},
+           {"ceil_mode", true},
+           {"count_include_pad", include},
+           {"divisor_override", int64_t(0)}});
   check("avg_pool", {1, 2, 4, 5, 6}, {},
-        {{"kernel", Ints{2, 2, 3}}, {"stride", Ints{1, 2, 2}},
-         {"padding", Ints{1, 0, 1}}, {"ceil_mode", false},
-         {"count_include_pad", true}, {"divisor_override", int64_t(5)}});
+        {{"kernel", Ints{2, 2, 3}},
+         {"stride", Ints{1, 2, 2}},
+         {"padding", Ints{1, 0, 1}},
+         {"ceil_mode", false},
+         {"count_include_pad", true},
+         {"divisor_override", int64_t(5)}});
 }
 
 TEST(KernelReference, LinearAnyRank) {

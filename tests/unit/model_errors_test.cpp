@@ -22,6 +22,8 @@
 #include <utility>
 #include <vector>
 
+#include "tiny_model.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -31,29 +33,7 @@ namespace fs = std::filesystem;
 
 /// Conv2d 3->4 k3 (8x8 -> 6x6), ReLU, MaxPool2d 2 (-> 3x3), flatten (36),
 /// Linear 36->10. All parameters come from "init".
-const char *const kBase = R"({
-  "kiln": 1,
-  "name": "tiny",
-  "inputs": [{"name": "x", "shape": [1, 3, 8, 8], "dtype": "float32"}],
-  "init": {"seed": 0},
-  "model": {
-    "type": "Tiny",
-    "modules": {
-      "features": {"type": "Sequential", "layers": [
-        {"name": "conv1", "type": "Conv2d", "in_channels": 3, "out_channels": 4, "kernel_size": 3},
-        {"name": "relu1", "type": "ReLU"},
-        {"name": "pool1", "type": "MaxPool2d", "kernel_size": 2}
-      ]},
-      "classifier": {"type": "Linear", "in_features": 36, "out_features": 10}
-    },
-    "forward": [
-      {"out": "h", "call": "features", "in": ["x"]},
-      {"out": "f", "op": "flatten", "in": ["h"], "start_dim": 1},
-      {"out": "y", "call": "classifier", "in": ["f"]},
-      {"return": ["y"]}
-    ]
-  }
-})";
+const char *const kBase = kTinyModel;
 
 /// A model with one option selecting an entry of a ModuleDict.
 const char *const kOptions = R"({
@@ -649,7 +629,8 @@ std::vector<Case> cases() {
       // A parameter over the 2^31 - 1 element limit is refused before
       // anything is allocated.
       {"ParameterOverElementLimit",
-       edited(base, {{R"("out_features": 10)", R"("out_features": 2000000000)"}}),
+       edited(base,
+              {{R"("out_features": 10)", R"("out_features": 2000000000)"}}),
        "",
        {},
        F::Model,

@@ -18,7 +18,8 @@ namespace {
 struct TempDir {
   fs::path path;
   TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "kiln-build-XXXXXX").string();
+    std::string tmpl =
+        (fs::temp_directory_path() / "kiln-build-XXXXXX").string();
     if (!mkdtemp(tmpl.data()))
       throw Error(tmpl, "", "cannot create a temporary directory");
     path = tmpl;
@@ -46,12 +47,18 @@ int build(const cli::Options &o) {
 
   std::string cxx = o.cxx;
   if (cxx.empty())
-    cxx = std::getenv("CXX") && *std::getenv("CXX") ? std::getenv("CXX") : "c++";
+    cxx =
+        std::getenv("CXX") && *std::getenv("CXX") ? std::getenv("CXX") : "c++";
   fs::path out = fs::absolute(o.output);
   fs::path staged = out;
   staged += ".kiln-tmp";
-  std::vector<std::string> argv = {cxx,  "-std=c++17", "-O2", "-static",
-                                   "-I", ".",          g->name + ".cpp",
+  std::vector<std::string> argv = {cxx,
+                                   "-std=c++17",
+                                   "-O2",
+                                   "-static",
+                                   "-I",
+                                   ".",
+                                   g->name + ".cpp",
                                    g->name + "_main.cpp"};
   for (const auto &f : o.cxxFlags)
     argv.push_back(f);
@@ -65,8 +72,8 @@ int build(const cli::Options &o) {
     for (const auto &a : argv)
       cmd += a + " ";
     throw Error(o.output, "",
-                "the C++ compiler failed (exit " + std::to_string(rc) + "): " +
-                    cmd + "\n" + log);
+                "the C++ compiler failed (exit " + std::to_string(rc) +
+                    "): " + cmd + "\n" + log);
   }
   std::error_code ec;
   fs::rename(staged, out, ec);

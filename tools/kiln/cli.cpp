@@ -67,18 +67,29 @@ Options parse(int argc, char **argv) {
   if (args.empty())
     usageError("missing command");
   o.command = args[0];
-  const std::vector<std::string> commands = {"compile", "build", "run",
-                                             "info",    "opt"};
+  const std::vector<std::string> commands = {"compile", "build", "run", "info",
+                                             "opt"};
   bool known = false;
   for (const auto &c : commands)
     known |= c == o.command;
   if (!known)
     usageError("unknown command \"" + o.command + "\"" +
                didYouMean(o.command, commands));
-  const std::vector<std::string> valued = {
-      "-o",     "-D",      "--emit",   "--weights", "--embed", "--weights-section",
-      "--input", "--output", "--cxx",   "--cxxflag", "--keep-sources",
-      "--passes", "--print-ir-before", "--print-ir-after", "--ir-dump-dir"};
+  const std::vector<std::string> valued = {"-o",
+                                           "-D",
+                                           "--emit",
+                                           "--weights",
+                                           "--embed",
+                                           "--weights-section",
+                                           "--input",
+                                           "--output",
+                                           "--cxx",
+                                           "--cxxflag",
+                                           "--keep-sources",
+                                           "--passes",
+                                           "--print-ir-before",
+                                           "--print-ir-after",
+                                           "--ir-dump-dir"};
   for (size_t i = 1; i < args.size(); ++i) {
     std::string a = args[i], v;
     bool hasValue = false;
@@ -108,8 +119,8 @@ Options parse(int argc, char **argv) {
       if (v != "cpp" && v != "ir" && v != "dot")
         usageError("--emit expects cpp, ir or dot, found \"" + v + "\"");
       o.emit = v;
-    } else if (a == "--embed" || (a == "--weights" &&
-                                  (v == "array" || v == "incbin"))) {
+    } else if (a == "--embed" ||
+               (a == "--weights" && (v == "array" || v == "incbin"))) {
       if (v != "array" && v != "incbin")
         usageError("--embed expects incbin or array, found \"" + v + "\"");
       o.embed = v == "array" ? WeightsEmbed::Array : WeightsEmbed::Incbin;
@@ -121,7 +132,8 @@ Options parse(int argc, char **argv) {
         ok &= std::isalnum((unsigned char)c) || c == '.' || c == '_';
       if (!ok)
         usageError("--weights-section expects a section name of letters, "
-                   "digits, '.' and '_', found \"" + v + "\"");
+                   "digits, '.' and '_', found \"" +
+                   v + "\"");
       o.weightsSection = v;
     } else if (a == "--print-locations") {
       o.printLocations = true;
@@ -133,9 +145,9 @@ Options parse(int argc, char **argv) {
       size_t start = 0;
       while (start <= v.size()) {
         size_t comma = v.find(',', start);
-        std::string item = v.substr(start, comma == std::string::npos
-                                               ? std::string::npos
-                                               : comma - start);
+        std::string item =
+            v.substr(start, comma == std::string::npos ? std::string::npos
+                                                       : comma - start);
         if (!item.empty())
           list.push_back(item);
         if (comma == std::string::npos)

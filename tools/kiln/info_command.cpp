@@ -88,12 +88,12 @@ std::string opKinds(const Layer &l) {
   return s;
 }
 
-std::string tensorList(
-    const std::vector<std::pair<std::string, const Value *>> &vs) {
+std::string
+tensorList(const std::vector<std::pair<std::string, const Value *>> &vs) {
   std::string s;
   for (const auto &[name, v] : vs)
-    s += fmt::format("{}{}: {} {}", s.empty() ? "" : ", ", name,
-                     dims(v->shape), elemTypeName(v->elemType));
+    s += fmt::format("{}{}: {} {}", s.empty() ? "" : ", ", name, dims(v->shape),
+                     elemTypeName(v->elemType));
   return s.empty() ? "none" : s;
 }
 
@@ -139,8 +139,8 @@ int info(const cli::Options &o) {
     std::string name = layerName(l);
     if (l.calls > 1)
       name += fmt::format(" ({} calls)", l.calls);
-    rows.push_back({name, opKinds(l), shape, grouped(l.params),
-                    grouped(l.macs)});
+    rows.push_back(
+        {name, opKinds(l), shape, grouped(l.params), grouped(l.macs)});
     totalParams += l.params;
     totalMacs += l.macs;
   }
@@ -156,11 +156,11 @@ int info(const cli::Options &o) {
   fmt::print("model {} ({})\n\n", g->name, o.model);
   for (size_t i = 0; i < rows.size(); ++i) {
     const Row &r = rows[i];
-    fmt::print("{:<{}}  {:<{}}  {:<{}}  {:>{}}  {:>{}}\n", r.name, w[0],
-               r.ops, w[1], r.shape, w[2], r.params, w[3], r.macs, w[4]);
+    fmt::print("{:<{}}  {:<{}}  {:<{}}  {:>{}}  {:>{}}\n", r.name, w[0], r.ops,
+               w[1], r.shape, w[2], r.params, w[3], r.macs, w[4]);
     if (i == 0)
-      fmt::print("{}\n", std::string(w[0] + w[1] + w[2] + w[3] + w[4] + 8,
-                                     '-'));
+      fmt::print("{}\n",
+                 std::string(w[0] + w[1] + w[2] + w[3] + w[4] + 8, '-'));
   }
 
   BufferPlan plan = planBuffers(*g);
@@ -172,9 +172,9 @@ int info(const cli::Options &o) {
 
   std::vector<std::pair<std::string, std::string>> totals = {
       {"parameters", grouped(totalParams)},
-      {"weight bytes", fmt::format("{} ({} as raw float32)",
-                                   grouped(plan.weightBytes),
-                                   grouped(4 * totalParams))},
+      {"weight bytes",
+       fmt::format("{} ({} as raw float32)", grouped(plan.weightBytes),
+                   grouped(4 * totalParams))},
       {"MACs", grouped(totalMacs)},
       {"arena bytes", grouped(plan.arenaBytes)},
       {"inputs", tensorList(ins)},

@@ -18,22 +18,23 @@ int run(const cli::Options &o) {
     while (i < g->inputs.size() && g->inputs[i]->name != name)
       ++i;
     if (i == g->inputs.size())
-      throw Error("kiln", "--input", "the model has no input named \"" + name +
-                                         "\"");
+      throw Error("kiln", "--input",
+                  "the model has no input named \"" + name + "\"");
     std::vector<int64_t> shape;
     std::string err;
     if (!kiln_npy::read_f32(file.c_str(), shape, inputs[i], err))
       throw Error(file, "", err);
     if (shape != g->inputs[i]->shape)
-      throw Error(file, "", "input " + name + " must have shape " +
-                                shapeToString(g->inputs[i]->shape) +
-                                ", found " + shapeToString(shape));
+      throw Error(file, "",
+                  "input " + name + " must have shape " +
+                      shapeToString(g->inputs[i]->shape) + ", found " +
+                      shapeToString(shape));
     given[i] = true;
   }
   for (size_t i = 0; i < given.size(); ++i)
     if (!given[i])
-      throw Error("kiln", "", "missing --input " + g->inputs[i]->name +
-                                  "=FILE.npy");
+      throw Error("kiln", "",
+                  "missing --input " + g->inputs[i]->name + "=FILE.npy");
   auto outputs = interpret(*g, inputs);
   std::vector<bool> written(outputs.size());
   for (const auto &[name, file] : o.outputs) {

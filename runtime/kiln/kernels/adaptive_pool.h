@@ -13,7 +13,8 @@ struct AdaptivePoolParams {
   int planes;
   int in[3], out[3];
 };
-static_assert(sizeof(AdaptivePoolParams) == 4 * 7, "parameter structs hold 4-byte fields only");
+static_assert(sizeof(AdaptivePoolParams) == 4 * 7,
+              "parameter structs hold 4-byte fields only");
 
 inline int adaptive_start(int i, int in, int out) {
   return int((long long)i * in / out);
@@ -55,8 +56,7 @@ inline void adaptive_pool(const AdaptivePoolParams &p, int is_max,
               }
           const index_t o =
               c * out_plane + (index_t(od) * p.out[1] + oh) * p.out[2] + ow;
-          y[o] = is_max ? acc
-                        : acc / float((d1 - d0) * (h1 - h0) * (w1 - w0));
+          y[o] = is_max ? acc : acc / float((d1 - d0) * (h1 - h0) * (w1 - w0));
           if (indices)
             indices[o] = int32_t(best);
         }

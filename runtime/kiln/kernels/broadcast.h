@@ -19,7 +19,8 @@ struct BinaryParams {
   float alpha; ///< add: a + alpha * b; sub: a - alpha * b
   int out[6], sa[6], sb[6];
 };
-static_assert(sizeof(BinaryParams) == 4 * 20, "parameter structs hold 4-byte fields only");
+static_assert(sizeof(BinaryParams) == 4 * 20,
+              "parameter structs hold 4-byte fields only");
 
 inline float binary_apply(const BinaryParams &p, float a, float b) {
   switch (p.op) {
@@ -69,7 +70,8 @@ struct ReduceParams {
   int in[6], reduced[6];
   int count; ///< elements per output (product of the reduced dims)
 };
-static_assert(sizeof(ReduceParams) == 4 * 14, "parameter structs hold 4-byte fields only");
+static_assert(sizeof(ReduceParams) == 4 * 14,
+              "parameter structs hold 4-byte fields only");
 
 inline void reduce(const ReduceParams &p, const float *x, float *y) {
   // Output strides: reduced dims contribute nothing.
@@ -102,7 +104,8 @@ inline void reduce(const ReduceParams &p, const float *x, float *y) {
 struct SliceParams {
   int outer, inner, out_inner, offset;
 };
-static_assert(sizeof(SliceParams) == 4 * 4, "parameter structs hold 4-byte fields only");
+static_assert(sizeof(SliceParams) == 4 * 4,
+              "parameter structs hold 4-byte fields only");
 
 inline void copy_slice(const SliceParams &p, const float *x, float *y) {
   for (int o = 0; o < p.outer; ++o)

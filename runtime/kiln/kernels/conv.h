@@ -17,7 +17,8 @@ struct ConvParams {
   int in[3], out[3], k[3], stride[3], pad[3], dil[3];
   Epilogue ep;
 };
-static_assert(sizeof(ConvParams) == 4 * 25, "parameter structs hold 4-byte fields only");
+static_assert(sizeof(ConvParams) == 4 * 25,
+              "parameter structs hold 4-byte fields only");
 
 /// Width of the tile of outputs accumulated together (at most 64, the
 /// store_epilogue buffer).
@@ -38,7 +39,8 @@ inline void conv(const ConvParams &p, const float *x, const float *w,
       const int g = oc / cout_g;
       const index_t yoff = (index_t(n) * p.cout + oc) * out_plane;
       const float b = bias ? bias[oc] : 0.0f;
-      const float *xg = x + (index_t(n) * p.cin + index_t(g) * cin_g) * in_plane;
+      const float *xg =
+          x + (index_t(n) * p.cin + index_t(g) * cin_g) * in_plane;
       const float *wo = w + index_t(oc) * cin_g * k_vol;
       for (int od = 0; od < p.out[0]; ++od)
         for (int oh = 0; oh < p.out[1]; ++oh) {

@@ -12,8 +12,7 @@ namespace kiln_rt {
 /// scatter accumulates into the output plane; the residual and the
 /// epilogue are applied in a last pass over the plane.
 inline void conv_transpose(const ConvParams &p, const float *x, const float *w,
-                           const float *bias, const float *residual,
-                           float *y) {
+                           const float *bias, const float *residual, float *y) {
   const int cin_g = p.cin / p.groups, cout_g = p.cout / p.groups;
   const index_t in_plane = index_t(p.in[0]) * p.in[1] * p.in[2];
   const index_t out_plane = index_t(p.out[0]) * p.out[1] * p.out[2];

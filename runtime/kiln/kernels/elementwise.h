@@ -11,7 +11,8 @@ struct UnaryParams {
   int count;
   Epilogue ep;
 };
-static_assert(sizeof(UnaryParams) == 4 * 4, "parameter structs hold 4-byte fields only");
+static_assert(sizeof(UnaryParams) == 4 * 4,
+              "parameter structs hold 4-byte fields only");
 
 /// y[i] = activation(x[i]); x and y may be the same buffer.
 inline void unary(const UnaryParams &p, const float *x, float *y) {
@@ -26,7 +27,8 @@ struct ChannelParams {
   int per_channel; ///< 0: one parameter shared by all channels
   float eps;       ///< BatchNorm only
 };
-static_assert(sizeof(ChannelParams) == 4 * 5, "parameter structs hold 4-byte fields only");
+static_assert(sizeof(ChannelParams) == 4 * 5,
+              "parameter structs hold 4-byte fields only");
 
 /// PReLU: y = x >= 0 ? x : w[c] * x.
 inline void prelu(const ChannelParams &p, const float *x, const float *w,
@@ -46,8 +48,8 @@ inline void prelu(const ChannelParams &p, const float *x, const float *w,
 /// kernel does: scale = weight / sqrt(var + eps), shift = bias - mean *
 /// scale, y = x * scale + shift. `weight` and `bias` may be null (affine off).
 inline void batch_norm(const ChannelParams &p, const float *x,
-                       const float *mean, const float *var,
-                       const float *weight, const float *bias, float *y) {
+                       const float *mean, const float *var, const float *weight,
+                       const float *bias, float *y) {
   for (int c = 0; c < p.channels; ++c) {
     const float invstd = 1.0f / std::sqrt(var[c] + p.eps);
     const float scale = weight ? weight[c] * invstd : invstd;

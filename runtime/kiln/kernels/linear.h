@@ -11,7 +11,8 @@ struct LinearParams {
   int rows, in, out;
   Epilogue ep;
 };
-static_assert(sizeof(LinearParams) == 4 * 6, "parameter structs hold 4-byte fields only");
+static_assert(sizeof(LinearParams) == 4 * 6,
+              "parameter structs hold 4-byte fields only");
 
 /// y[r][o] = act(bias[o] + sum_i x[r][i] * w[o][i] + residual[r][o]).
 inline void linear(const LinearParams &p, const float *x, const float *w,

@@ -12,7 +12,8 @@ struct SoftmaxParams {
   int outer, dim, inner;
   int log; ///< 1: log_softmax
 };
-static_assert(sizeof(SoftmaxParams) == 4 * 4, "parameter structs hold 4-byte fields only");
+static_assert(sizeof(SoftmaxParams) == 4 * 4,
+              "parameter structs hold 4-byte fields only");
 
 /// y = exp(x - max) / sum, or (x - max) - log(sum) for log_softmax.
 inline void softmax(const SoftmaxParams &p, const float *x, float *y) {
@@ -30,7 +31,8 @@ inline void softmax(const SoftmaxParams &p, const float *x, float *y) {
       if (p.log) {
         const float ls = std::log(s);
         for (int d = 0; d < p.dim; ++d)
-          y[base + index_t(d) * p.inner] = x[base + index_t(d) * p.inner] - m - ls;
+          y[base + index_t(d) * p.inner] =
+              x[base + index_t(d) * p.inner] - m - ls;
       } else {
         for (int d = 0; d < p.dim; ++d)
           y[base + index_t(d) * p.inner] =
@@ -44,7 +46,8 @@ struct LrnParams {
   int n, channels, inner, size;
   float alpha, beta, k;
 };
-static_assert(sizeof(LrnParams) == 4 * 7, "parameter structs hold 4-byte fields only");
+static_assert(sizeof(LrnParams) == 4 * 7,
+              "parameter structs hold 4-byte fields only");
 
 /// y = x / (k + alpha * mean of x^2 over the channel window)^beta, the
 /// window being c - size/2 .. c + (size-1)/2, zero-padded, always divided
@@ -64,8 +67,7 @@ inline void local_response_norm(const LrnParams &p, const float *x, float *y) {
           const float v = x[(index_t(n) * p.channels + cc) * p.inner + i];
           s += v * v;
         }
-        const float div =
-            std::pow(p.k + p.alpha * (s / float(p.size)), p.beta);
+        const float div = std::pow(p.k + p.alpha * (s / float(p.size)), p.beta);
         y[base + i] = x[base + i] / div;
       }
     }
@@ -77,7 +79,8 @@ struct BatchStatsParams {
   int n, channels, inner;
   float eps;
 };
-static_assert(sizeof(BatchStatsParams) == 4 * 4, "parameter structs hold 4-byte fields only");
+static_assert(sizeof(BatchStatsParams) == 4 * 4,
+              "parameter structs hold 4-byte fields only");
 
 inline void batch_norm_batch_stats(const BatchStatsParams &p, const float *x,
                                    const float *weight, const float *bias,

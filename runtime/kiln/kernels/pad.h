@@ -6,8 +6,12 @@
 
 namespace kiln_rt {
 
-enum : int { PAD_CONSTANT = 0, PAD_REFLECT = 1, PAD_REPLICATE = 2,
-             PAD_CIRCULAR = 3 };
+enum : int {
+  PAD_CONSTANT = 0,
+  PAD_REFLECT = 1,
+  PAD_REPLICATE = 2,
+  PAD_CIRCULAR = 3
+};
 
 /// `outer` = product of the dims before the padded ones; spatial arrays as
 /// in ConvParams (unused leading slots: size 1, padding 0).
@@ -17,7 +21,8 @@ struct PadParams {
   int outer;
   int in[3], out[3], before[3];
 };
-static_assert(sizeof(PadParams) == 4 * 12, "parameter structs hold 4-byte fields only");
+static_assert(sizeof(PadParams) == 4 * 12,
+              "parameter structs hold 4-byte fields only");
 
 /// Source index of padded position `i` in a dim of size `n`, or -1 for the
 /// constant value.

@@ -17,7 +17,8 @@ struct PoolParams {
   int count_include_pad; ///< average only
   int divisor;           ///< average only; 0 = none (divisor_override)
 };
-static_assert(sizeof(PoolParams) == 4 * 21, "parameter structs hold 4-byte fields only");
+static_assert(sizeof(PoolParams) == 4 * 21,
+              "parameter structs hold 4-byte fields only");
 
 /// Max pooling; a NaN in a window propagates, as in PyTorch. `indices`
 /// (optional) receives the flat offset of each maximum within its input
@@ -95,8 +96,8 @@ inline void avg_pool(const PoolParams &p, const float *x, float *y) {
             for (int ih = lo[1]; ih < hi[1]; ++ih)
               for (int iw = lo[2]; iw < hi[2]; ++iw)
                 s += xp[(index_t(id) * p.in[1] + ih) * p.in[2] + iw];
-          const int div = p.divisor ? p.divisor
-                                    : (p.count_include_pad ? padded : inside);
+          const int div =
+              p.divisor ? p.divisor : (p.count_include_pad ? padded : inside);
           yp[(index_t(od) * p.out[1] + oh) * p.out[2] + ow] = s / float(div);
         }
   }

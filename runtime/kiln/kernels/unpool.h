@@ -12,7 +12,8 @@ namespace kiln_rt {
 struct UnpoolParams {
   int planes, in_plane, out_plane;
 };
-static_assert(sizeof(UnpoolParams) == 4 * 3, "parameter structs hold 4-byte fields only");
+static_assert(sizeof(UnpoolParams) == 4 * 3,
+              "parameter structs hold 4-byte fields only");
 
 /// y = 0, then y[plane][indices[i]] = x[i]; an index outside the plane is
 /// skipped (PyTorch raises an error there).
