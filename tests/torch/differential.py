@@ -1380,7 +1380,28 @@ class Runner:
         rc, msg = run_cmd([self.kiln, "build", path, "-O0", "-o",
                            os.path.join(d, "prog_O0")], 600)
         self.count("builds")
-        return rc == 0, msg
+        if rc != 0:
+            return False, msg
+        return self.ir_round_trip(d, path)
+
+    def ir_round_trip(self, d, path):
+        """The textual IR of the batch, naive and optimised, reads back to
+        the same text (print, parse with kiln opt, print)."""
+        for level in ("-O0", "-O1"):
+            a = os.path.join(d, "ir%s.kir" % level)
+            b = os.path.join(d, "ir%s.again.kir" % level)
+            rc, msg = run_cmd([self.kiln, "compile", path, level, "--emit=ir",
+                               "--print-locations", "-o", a], 300)
+            if rc == 0:
+                rc, msg = run_cmd([self.kiln, "opt", a, "--print-locations",
+                                   "-o", b], 300)
+            if rc != 0:
+                return False, "IR round trip %s: %s" % (level, msg)
+            with open(a) as fa, open(b) as fb:
+                if fa.read() != fb.read():
+                    return False, ("IR round trip %s: %s and %s differ"
+                                   % (level, a, b))
+        return True, ""
 
     def compare(self, d, path, in_args, cases, results, built):
         """Runs the program (if built) and kiln run on ``cases`` and
