@@ -139,9 +139,11 @@ Value *BuildContext::input(size_t i) const {
 }
 
 Value *BuildContext::param(const std::string &name, const Shape &shape,
-                           DefaultInit init) const {
-  return builder.parameter(modulePath.empty() ? name : modulePath + "." + name,
-                           shape, init, node);
+                           DefaultInit init, bool buffer) const {
+  Value *v = builder.parameter(
+      modulePath.empty() ? name : modulePath + "." + name, shape, init, node);
+  v->buffer = buffer;
+  return v;
 }
 
 void BuildContext::ignoreParam(const std::string &name) const {

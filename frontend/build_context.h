@@ -115,8 +115,8 @@ struct BuildContext {
   Value *input(size_t i) const;
   /// The parameter `name` of this module with `shape`, from the weights
   /// file or initialised.
-  Value *param(const std::string &name, const Shape &shape,
-               DefaultInit init) const;
+  Value *param(const std::string &name, const Shape &shape, DefaultInit init,
+               bool buffer = false) const;
   /// Marks this module's tensor `name` in the weights file as known and
   /// ignored (a buffer such as BatchNorm's num_batches_tracked).
   void ignoreParam(const std::string &name) const;

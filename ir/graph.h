@@ -39,6 +39,9 @@ public:
   int resultIndex = 0;
   /// For weights: the float32 data (numElements(shape) entries).
   std::shared_ptr<const std::vector<float>> data;
+  /// For weights: a buffer (BatchNorm statistics), not a learnable
+  /// parameter (what `kiln info` counts apart).
+  bool buffer = false;
 
   bool isWeight() const { return kind == Kind::Weight; }
   int64_t numElements() const { return kiln::numElements(shape); }

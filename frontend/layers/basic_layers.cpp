@@ -53,8 +53,9 @@ std::vector<Value *> buildBatchNorm(BuildContext &ctx) {
     return {
         ctx.emit("batch_norm_batch_stats", operands, {{"eps", eps}})->result()};
   }
-  std::vector<Value *> operands = {x, ctx.param("running_mean", {c}, {0, 0}),
-                                   ctx.param("running_var", {c}, {1, 1})};
+  std::vector<Value *> operands = {x,
+                                   ctx.param("running_mean", {c}, {0, 0}, true),
+                                   ctx.param("running_var", {c}, {1, 1}, true)};
   if (ctx.args.boolean("affine")) {
     operands.push_back(ctx.param("weight", {c}, {1, 1}));
     operands.push_back(ctx.param("bias", {c}, {0, 0}));

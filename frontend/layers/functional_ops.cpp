@@ -109,6 +109,12 @@ std::vector<Value *> buildReduce(BuildContext &ctx) {
               ->result()};
 }
 
+std::vector<Value *> buildUnsupported(BuildContext &ctx) {
+  ctx.node.error("op \"" + ctx.spec.name +
+                 "\" is part of the model format but not supported by this "
+                 "version of Kiln yet");
+}
+
 } // namespace
 
 void addFunctionalOps(std::vector<OpSpec> &t) {
@@ -159,6 +165,11 @@ void addFunctionalOps(std::vector<OpSpec> &t) {
          false,
          false,
          buildReduce});
+  // The format's further ops, refused by name until they are implemented.
+  for (const char *n : {"squeeze", "unsqueeze", "permute", "transpose", "chunk",
+                        "split", "matmul", "silu", "gelu", "hardswish",
+                        "hardsigmoid", "interpolate", "layer_norm"})
+    t.push_back({n, {}, 0, 0, 1 << 16, true, true, buildUnsupported});
   t.push_back({"dropout",
                {{"p", ArgKind::Float, "0.5"},
                 {"training", ArgKind::Bool, "false"},

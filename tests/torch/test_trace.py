@@ -160,6 +160,33 @@ class Pools(nn.Module):
         return c.reshape(x.shape[0], x.size(1) * 3)
 
 
+class DenseLayer(nn.Module):
+    """Called with a list of tensors, like torchvision's DenseNet layers."""
+
+    def __init__(self, cin):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, 2, 1)
+
+    def forward(self, inputs, scale=None):
+        h = self.conv(torch.cat(inputs, 1))
+        if scale is not None:  # a default the caller leaves out
+            h = h * scale
+        return F.relu(h)
+
+
+class Dense(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.l1 = DenseLayer(2)
+        self.l2 = DenseLayer(4)
+
+    def forward(self, x):
+        feats = [x]
+        for layer in (self.l1, self.l2):
+            feats.append(layer(feats))
+        return torch.cat(feats, 1)
+
+
 class InplaceHazard(nn.Module):
     def __init__(self):
         super().__init__()
@@ -383,6 +410,14 @@ class TraceTest(unittest.TestCase):
                          ["conv", "pool"])
         calls = [s["call"] for s in m["forward"] if "call" in s]
         self.assertEqual(calls, ["choices.conv", "acts.prelu"])
+
+    def test_list_argument_and_defaults(self):
+        model = self.export_and_run(Dense(), [1, 2, 3, 3], seed=6)
+        mods = model["model"]["modules"]
+        self.assertEqual(mods["l1"]["inputs"], ["inputs_1"])
+        self.assertEqual(mods["l2"]["inputs"], ["inputs_1", "inputs_2"])
+        calls = [s for s in model["model"]["forward"] if "call" in s]
+        self.assertEqual([len(c["in"]) for c in calls], [1, 2])
 
     def test_multi_output_and_sizes(self):
         model, _ = export_module(Pools().eval(), [("x", [2, 3, 8, 8])])

@@ -99,6 +99,19 @@ tensorList(const std::vector<std::pair<std::string, const Value *>> &vs) {
 
 } // namespace
 
+/// The arena of the code `kiln compile` generates (default pipeline), and
+/// the arena of the graph as listed when they differ.
+static std::string arenaLine(const cli::Options &o, int64_t listed) {
+  if (o.optLevel >= 0 || o.passes)
+    return grouped(listed);
+  std::unique_ptr<Graph> compiled = load(o, true);
+  int64_t bytes = planBuffers(*compiled).arenaBytes;
+  if (bytes == listed)
+    return grouped(bytes);
+  return grouped(bytes) + " as compiled (" + grouped(listed) +
+         " for the graph above, before optimisation)";
+}
+
 int info(const cli::Options &o) {
   std::unique_ptr<Graph> g = load(o, false);
 
@@ -108,7 +121,7 @@ int info(const cli::Options &o) {
   std::vector<Layer> layers;
   std::map<std::string, size_t> index;
   std::unordered_set<const Value *> counted;
-  int64_t totalParams = 0, totalMacs = 0;
+  int64_t totalParams = 0, totalMacs = 0, totalBuffers = 0;
   size_t previous = SIZE_MAX;
   for (const auto &opPtr : g->ops) {
     const Op &op = *opPtr;
@@ -122,7 +135,7 @@ int info(const cli::Options &o) {
     l.ops.push_back(&op);
     for (const Value *v : op.operands)
       if (v && v->isWeight() && counted.insert(v).second)
-        l.params += v->numElements();
+        (v->buffer ? totalBuffers : l.params) += v->numElements();
     if (op.def->macs)
       l.macs += op.def->macs(op);
   }
@@ -172,11 +185,12 @@ int info(const cli::Options &o) {
 
   std::vector<std::pair<std::string, std::string>> totals = {
       {"parameters", grouped(totalParams)},
+      {"buffers", grouped(totalBuffers) + " (BatchNorm statistics)"},
       {"weight bytes",
        fmt::format("{} ({} as raw float32)", grouped(plan.weightBytes),
-                   grouped(4 * totalParams))},
+                   grouped(4 * (totalParams + totalBuffers)))},
       {"MACs", grouped(totalMacs)},
-      {"arena bytes", grouped(plan.arenaBytes)},
+      {"arena bytes", arenaLine(o, plan.arenaBytes)},
       {"inputs", tensorList(ins)},
       {"outputs", tensorList(outs)},
   };

@@ -57,7 +57,7 @@ import torch.nn.functional as F
 from torch.fx.passes.shape_prop import ShapeProp
 
 from .layers import _TABLE as _LAYER_TABLE
-from .layers import SUPPORTED_TYPES, UnsupportedModuleError, export_layer
+from .layers import SUPPORTED_TYPES, UnsupportedModuleError
 from .safetensors_io import safetensors_bytes
 
 
@@ -217,6 +217,30 @@ class _Recorder(ShapeProp):
         return result
 
 
+def _unpack_count(frame):
+    """n if the instruction that ``frame`` is executing is
+    UNPACK_SEQUENCE n (``a, b = value``), else None. Instructions are found
+    by byte offset: torch 1.13's Proxy.__iter__ indexes the instruction list
+    with ``f_lasti // 2``, which is wrong from Python 3.11 on (inline caches)
+    and can even raise IndexError."""
+    for inst in dis.get_instructions(frame.f_code):
+        if inst.offset == frame.f_lasti:
+            return inst.argval if inst.opname == "UNPACK_SEQUENCE" else None
+    return None
+
+
+class _Proxy(fx.Proxy):
+    def __iter__(self):
+        frame = inspect.currentframe()
+        try:
+            n = _unpack_count(frame.f_back)
+        finally:
+            del frame
+        if n is not None:
+            return iter([self[i] for i in range(n)])
+        return self.tracer.iter(self)
+
+
 class _Tracer(fx.Tracer):
     """Every module except the one being traced is a leaf: Kiln has a
     representation for each (layer, container or user module), so the
@@ -225,22 +249,8 @@ class _Tracer(fx.Tracer):
     def is_leaf_module(self, m, module_qualified_name):
         return m is not self.root
 
-    def iter(self, obj):
-        """``a, b = proxy`` (a layer or op with several results). torch
-        1.13's Proxy.__iter__ finds the UNPACK_SEQUENCE with
-        ``f_lasti // 2``, which is wrong from Python 3.11 on (inline
-        caches); look the instruction up by its byte offset instead."""
-        frame = inspect.currentframe()
-        try:
-            calling = frame.f_back.f_back  # iter <- Proxy.__iter__ <- user
-            for inst in dis.get_instructions(calling.f_code):
-                if inst.offset == calling.f_lasti:
-                    if inst.opname == "UNPACK_SEQUENCE":
-                        return iter([obj[i] for i in range(inst.argval)])
-                    break
-        finally:
-            del frame
-        return super().iter(obj)
+    def proxy(self, node):
+        return _Proxy(node, self)
 
 
 def _clone(v):
@@ -379,6 +389,16 @@ def _register_all():
              [("input", _REQ), ("kernel_size", _REQ), ("stride", None),
               ("padding", 0), ("dilation", 1), ("ceil_mode", False),
               ("return_indices", False)], "max_pool", nd=n)
+        # F.max_pool2d(..., return_indices=True): boolean_dispatch picks
+        # this one at trace time
+        _reg([getattr(F, "max_pool%dd_with_indices" % n)],
+             [("input", _REQ), ("kernel_size", _REQ), ("stride", None),
+              ("padding", 0), ("dilation", 1), ("ceil_mode", False),
+              ("return_indices", True)], "max_pool", nd=n)
+        _reg([getattr(F, "adaptive_max_pool%dd_with_indices" % n)],
+             [("input", _REQ), ("output_size", _REQ),
+              ("return_indices", True)], "adaptive", nd=n,
+             op="adaptive_max_pool%dd" % n)
         _reg([getattr(torch, "max_pool%dd" % n)],
              [("input", _REQ), ("kernel_size", _REQ), ("stride", ()),
               ("padding", 0), ("dilation", 1), ("ceil_mode", False)],
@@ -451,16 +471,43 @@ def _register_all():
     _reg(_m("size"), [("input", _REQ), ("dim", None)], "static")
     _reg(_m("dim", "numel", "nelement"), _P_UNARY, "static")
     _reg([builtins.len], _P_UNARY, "static")
+    # functions of other packages, found by qualified name (no import)
+    _FUNCTIONS["torchvision.ops.stochastic_depth.stochastic_depth"] = (
+        "torchvision.ops.stochastic_depth", [
+            ("input", _REQ), ("p", _REQ), ("mode", _REQ),
+            ("training", True)], "stochastic_depth", {})
 
 
 _register_all()
+
+def _lookup(key):
+    """The _FUNCTIONS entry of an fx target (a function, or ("method",
+    name)), by identity, else by qualified name."""
+    try:
+        spec = _FUNCTIONS.get(key)
+    except TypeError:  # an unhashable target
+        return None
+    if spec is None and callable(key):
+        spec = _FUNCTIONS.get(_fname(key))
+    return spec
+
+
+_NOT_CONCRETE = object()
+_ASSERTS = {torch._assert}
+try:
+    from torch.fx._symbolic_trace import _assert_is_none
+    _ASSERTS.add(_assert_is_none)
+except ImportError:  # pragma: no cover
+    pass
+
 
 # Functions that mutate their first argument (besides kwargs inplace=True
 # and methods ending in "_").
 _INPLACE_FUNCTIONS = {F.relu_, torch.relu_}
 # Functions/methods whose result may share memory with their first argument.
 _ALIAS_HANDLERS = {"alias", "view", "flatten", "squeeze", "unsqueeze",
-                   "permute", "transpose", "chunk", "split", "dropout"}
+                   "permute", "transpose", "chunk", "split", "dropout",
+                   "stochastic_depth"}
 
 # Nearest alternatives for common functions the format does not have.
 _FUNCTION_HINTS = {
@@ -528,8 +575,15 @@ class _Param:
 class _Forward:
     """Converts one traced user module to its forward steps."""
 
-    def __init__(self, exporter, module, path, gm, record, input_names):
+    def __init__(self, exporter, module, path, gm, record, input_names,
+                 concrete=None):
         self.x = exporter
+        self.concrete = concrete or {}
+        try:
+            self.signature = list(
+                inspect.signature(module.forward).parameters.values())
+        except (TypeError, ValueError):
+            self.signature = []
         self.module = module
         self.path = path
         self.gm = gm
@@ -545,7 +599,7 @@ class _Forward:
     # -- errors ----------------------------------------------------------
     def fail(self, node, what, hint=None):
         msg = "cannot export module %s (%s): %s" % (
-            _describe_path(self.path), type(self.module).__name__, what)
+            _describe_path(self.path), _type_name(self.module), what)
         if node is not None:
             msg += " [fx node %s: %s]" % (node.name, _display(node))
         if hint:
@@ -567,6 +621,13 @@ class _Forward:
     # -- arguments -------------------------------------------------------
     def info(self, node):
         if node not in self.record:
+            if not self.record and not any(
+                    u.op == "call_function" and u.target is operator.getitem
+                    for u in node.users):
+                # a module never called in the eager run (its parent calls
+                # its children directly): without shapes, every step is
+                # taken to give one tensor; sizes cannot be resolved.
+                return _TensorInfo(torch.empty(0))
             self.fail(node, "its value is unknown: the module was never "
                             "called in the eager run, so sizes and shapes "
                             "cannot be resolved")
@@ -673,15 +734,34 @@ class _Forward:
         graph = self.gm.graph
         nodes = list(graph.nodes)
         placeholders = [n for n in nodes if n.op == "placeholder"]
+        # placeholders of arguments specialised to a constant (fx
+        # concrete_args: a default the calls leave out) are constants
+        real = []
+        it = iter(placeholders)
+        try:
+            for prm in self.signature:
+                if prm.kind in (prm.VAR_POSITIONAL, prm.VAR_KEYWORD):
+                    self.fail(None, "forward takes *args / **kwargs",
+                              "named tensor arguments")
+                c = self.concrete.get(prm.name, _NOT_CONCRETE)
+                if isinstance(c, list):  # a list of tensors: one input each
+                    real.extend([next(it) for _ in c])
+                elif c is _NOT_CONCRETE:
+                    real.append(next(it))
+                else:
+                    self.env[next(it)] = _Static(c)
+        except StopIteration:
+            self.fail(None, "the traced forward has fewer inputs than its "
+                            "signature")
+        real.extend(it)
+        self.input_placeholders = [p.target for p in real]
         if self.input_names is not None and \
-                len(self.input_names) != len(placeholders):
+                len(self.input_names) != len(real):
             self.fail(None, "forward takes %d inputs (%s), %d given" % (
-                len(placeholders), ", ".join(p.target for p in placeholders),
+                len(real), ", ".join(p.target for p in real),
                 len(self.input_names)))
         # names: inputs and the module's own tensors first
-        for i, p in enumerate(placeholders):
-            if p.target.startswith("*"):
-                self.fail(p, "forward takes *args / **kwargs")
+        for i, p in enumerate(real):
             name = self.input_names[i] if self.input_names else p.target
             self.used.add(name)
             self.env[p] = name
@@ -764,7 +844,12 @@ class _Forward:
             else:
                 self.fail(n, "calls %r with keyword argument %r" % (
                     n.target, k), "positional tensor arguments")
-        ins = [self.tensor(n, a) for a in n.args]
+        ins = []
+        for a in n.args:
+            if isinstance(a, (list, tuple)):  # a list of tensors: flattened
+                ins.extend(self.tensor(n, e) for e in a)
+            else:
+                ins.append(self.tensor(n, a))
         if isinstance(sub, nn.ModuleDict):
             self.fail(n, "calls the ModuleDict %r as a whole" % n.target,
                       "call one entry (self.%s[key])" % n.target)
@@ -798,33 +883,53 @@ class _Forward:
                         for a in args_nodes)
         if n.op == "call_function" and n.target is operator.getitem:
             return self.getitem(n)
+        if n.op == "call_function" and n.target in _ASSERTS:
+            if static_in:  # fx's checks of specialised arguments
+                self.env[n] = _Static(None)
+                return None
         if n.op == "call_function" and n.target is builtins.getattr:
             attr = n.args[1]
             if attr in ("shape", "ndim") or static_in:
                 return self.static(n)
             self.fail(n, "reads the attribute %r of a tensor" % attr,
                       "x.shape / x.size()")
-        try:
-            spec = _FUNCTIONS.get(key)
-        except TypeError:  # an unhashable target
-            spec = None
+        spec = _lookup(key)
+        if static_in and args_nodes and n.op == "call_function" and \
+                (spec is None or spec[2] == "binary"):
+            v = self.record.get(n)
+            if not isinstance(v, _Static):
+                v = self.evaluate(n)
+            if isinstance(v, _Static):  # e.g. x.size(2) * x.size(3)
+                self.env[n] = v
+                return None
         if spec is None:
-            if static_in and args_nodes and n.op == "call_function" and \
-                    isinstance(self.info(n), _Static):
-                return self.static(n)  # e.g. x.size(2) * x.size(3)
             self.fail(n, "%s is not expressible in the Kiln format"
                       % _display(n), _function_hint(_display(n)))
         name, params, handler, extra = spec
-        if handler == "binary" and static_in and args_nodes:
-            return self.static(n)
         if params is None:
             b = None
         else:
             b = self.bind(n, params)
         getattr(self, "h_" + handler)(n, b, **extra)
 
+    def evaluate(self, n):
+        """Python arithmetic on constants (operator.*, builtins), computed
+        here when no eager run recorded it."""
+        mod = getattr(n.target, "__module__", None)
+        if mod not in ("_operator", "operator", "builtins"):
+            return None
+        try:
+            args = [self.const(n, a) for a in n.args]
+            kwargs = {k: self.const(n, v) for k, v in n.kwargs.items()}
+            return _Static(_to_plain(n.target(*args, **kwargs)))
+        except Exception:
+            return None
+
     def static(self, n):
-        info = self.info(n)
+        info = self.record.get(n)
+        if info is None:
+            self.fail(n, "a size query in a module that was never called in "
+                         "the eager run (its shapes are unknown)")
         if not isinstance(info, _Static):
             self.fail(n, "a size query that gives a tensor")
         self.env[n] = info
@@ -870,7 +975,11 @@ class _Forward:
         dim = self.const(n, b["dim"])
         if dim is None:
             # PyTorch's implicit choice (torch.nn.functional._get_softmax_dim)
-            rank = len(self.info(b["input"]).shape)
+            inp = self.record.get(b["input"])
+            if not isinstance(inp, _TensorInfo):
+                self.fail(n, "softmax without dim on an input of unknown "
+                             "rank", "give dim explicitly")
+            rank = len(inp.shape)
             dim = 0 if rank in (0, 1, 3) else 1
         self.op(n, op, [x], {"dim": int(dim)})
 
@@ -1037,6 +1146,12 @@ class _Forward:
         self.env[n] = self.env.get(b["input"]) \
             if self.is_tensor(b["input"]) else self.tensor(n, b["input"])
 
+    def h_stochastic_depth(self, n, b):
+        if self.const(n, b["training"]) and self.const(n, b["p"]) > 0:
+            self.fail(n, "stochastic depth with training=True is random",
+                      "training=self.training (eval mode)")
+        self.h_alias(n, b)
+
     def h_static(self, n, b):
         self.static(n)
 
@@ -1105,10 +1220,7 @@ class _Forward:
         if n.op == "call_method" or n.op == "call_function":
             key = n.target if n.op == "call_function" else \
                 ("method", n.target)
-            try:
-                spec = _FUNCTIONS.get(key)
-            except TypeError:
-                spec = None
+            spec = _lookup(key)
             if spec and spec[2] in _ALIAS_HANDLERS:
                 return True
             if n.op == "call_function" and n.target is operator.getitem:
@@ -1158,9 +1270,10 @@ class _Forward:
                     continue
                 for u in v.users:
                     if u is not n and order[u] > order[n]:
-                        self.fail(n, "modifies %s in place, and %s reads its "
-                                     "old value afterwards; Kiln's forward "
-                                     "steps cannot express the aliasing" % (
+                        self.fail(n, "modifies the value of fx node %s in place, "
+                                     "and fx node %s reads it afterwards "
+                                     "(PyTorch gives it the new value, "
+                                     "Kiln's SSA steps the old one)" % (
                                          v.name, u.name),
                                   "the out-of-place form (inplace=False)")
             if m.op == "placeholder":
@@ -1191,8 +1304,9 @@ class _Exporter:
         base = _plain_base(cls, tuple(_LAYER_TABLE))
         if base is not None:
             return "layer", base
-        if cls.__module__.startswith("torch.nn") or \
-                cls.__module__.startswith("torch."):
+        if isinstance(m, fx.GraphModule):
+            return "user", None
+        if cls.__module__.startswith("torch."):
             return "unsupported", None
         for b in cls.__mro__[1:]:
             if b in _LAYER_TABLE or b in _CONTAINERS:
@@ -1223,10 +1337,16 @@ class _Exporter:
             if self.kind(m)[0] == "user":
                 user.append(m)
 
+        def shape_sig(a):
+            if isinstance(a, torch.Tensor):
+                return tuple(a.shape)
+            if isinstance(a, (list, tuple)):
+                return [shape_sig(e) for e in a]
+            return repr(a)
+
         def pre_hook(mod, args):
             lst = self.calls.setdefault(id(mod), [])
-            sig = tuple(tuple(a.shape) if isinstance(a, torch.Tensor) else
-                        repr(a) for a in args)
+            sig = tuple(shape_sig(a) for a in args)
             if all(s != sig for s, _ in lst):
                 lst.append((sig, _clone(args)))
 
@@ -1306,8 +1426,23 @@ class _Exporter:
             modules[key] = self.entry(c, "%s.%s" % (path, key) if path
                                       else key)
         tracer = _Tracer()
+        runs = self.calls.get(id(m), [])
+        concrete = self.list_arguments(m, path, runs) or {}
+        # parameters the calls leave out keep their defaults (mask=None)
+        n_given = len(input_names) if input_names is not None else \
+            (len(runs[0][1]) if runs else None)
+        if n_given is not None:
+            try:
+                sig = list(inspect.signature(m.forward).parameters.values())
+            except (TypeError, ValueError):
+                sig = []
+            for prm in sig[n_given:]:
+                if prm.kind in (prm.POSITIONAL_OR_KEYWORD, prm.KEYWORD_ONLY) \
+                        and prm.default is not prm.empty:
+                    concrete.setdefault(prm.name, prm.default)
+        concrete = concrete or None
         try:
-            graph = tracer.trace(m)
+            graph = tracer.trace(m, concrete_args=concrete)
         except Exception as e:
             raise ExportError(
                 "cannot export module %s (%s): torch.fx cannot trace its "
@@ -1316,14 +1451,26 @@ class _Exporter:
                 "submodules called as self.<name>(...)" % (
                     where, _type_name(m), type(e).__name__,
                     str(e).strip().splitlines()[0] if str(e).strip() else ""))
+        # torch 1.13 writes invalid Python for a forward that mixes list
+        # arguments (pytree placeholders) and specialised defaults
+        # (``scale_1 = None, = ...``). The generated code is never run here
+        # (ShapeProp interprets the nodes), so build the GraphModule without
+        # the placeholders' defaults and put them back for the interpreter.
+        defaults = {}
+        if concrete and any(isinstance(v, list) for v in concrete.values()):
+            for node in graph.nodes:
+                if node.op == "placeholder" and node.args:
+                    defaults[node] = node.args
+                    node.args = ()
         gm = fx.GraphModule(m, graph, class_name=tname)
+        for node, a in defaults.items():
+            node.args = a
         gm.eval()
         placeholders = [n.target for n in graph.nodes
                         if n.op == "placeholder"]
         if placeholders:
             self.first_placeholder[id(m)] = placeholders[0]
         record = {}
-        runs = self.calls.get(id(m), [])
         for i, (sig, args) in enumerate(runs):
             rec = {}
             with torch.no_grad():
@@ -1357,16 +1504,48 @@ class _Exporter:
                             "input shape" % (where, _type_name(m),
                                              [list(s) for s, _ in runs],
                                              node.name))
-        fwd = _Forward(self, m, path, gm, record, input_names)
+        fwd = _Forward(self, m, path, gm, record, input_names, concrete)
         steps = fwd.run()
         e = {"type": tname}
         if input_names is None:
-            e["inputs"] = placeholders
+            e["inputs"] = fwd.input_placeholders
         if fwd.parameters:
             e["parameters"] = fwd.parameters
         e["modules"] = modules
         e["forward"] = steps
         return e
+
+    def list_arguments(self, m, path, runs):
+        """fx concrete_args for a module called with lists of tensors
+        (torchvision's DenseNet layers): each element becomes an input of
+        its own (``input_1``, ``input_2``, ...), the call passes them all."""
+        if not runs:
+            return None
+        lists = {}
+        try:
+            params = [p for p in inspect.signature(m.forward).parameters]
+        except (TypeError, ValueError):
+            return None
+        for sig, args in runs:
+            for i, a in enumerate(args):
+                if isinstance(a, (list, tuple)):
+                    if not all(isinstance(e, torch.Tensor) for e in a):
+                        raise ExportError(
+                            "cannot export module %s (%s): argument %d is a "
+                            "list that holds something else than tensors"
+                            % (_describe_path(path), _type_name(m), i))
+                    if lists.setdefault(i, len(a)) != len(a) or \
+                            i >= len(params):
+                        raise ExportError(
+                            "cannot export module %s (%s): called with "
+                            "lists of different lengths as argument %d; "
+                            "nearest supported alternative: one module "
+                            "instance per call site" % (
+                                _describe_path(path), _type_name(m), i))
+        if not lists:
+            return None
+        from torch.fx._symbolic_trace import PH
+        return {params[i]: [PH] * k for i, k in lists.items()}
 
     def model(self, name):
         torch_inputs = [torch.randn(s, generator=torch.Generator()
