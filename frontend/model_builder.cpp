@@ -1,6 +1,7 @@
 // Builds the IR of a model from its JSON module tree and weights.
 #include "frontend/model_builder.h"
 
+#include "ir/op_registry.h"
 #include "ir/verifier.h"
 #include "support/error.h"
 #include "support/strings.h"
@@ -526,13 +527,14 @@ std::unique_ptr<Graph> ModelBuilder::build(std::vector<std::string> *warnings) {
     graph_->outputs.push_back(
         {"y", call(root, inputs, root.node, nullptr).at(0)});
   }
-  for (const auto &[name, v] : graph_->outputs)
+  // Indices returned by the model become float32 values (the program's
+  // outputs are float32), exactly.
+  for (auto &[name, v] : graph_->outputs)
     if (v->elemType != ElemType::F32)
-      throw Error(file_, "model.forward",
-                  "output \"" + name +
-                      "\" holds max-pooling indices; "
-                      "returning indices from the model is not supported (feed "
-                      "them to a MaxUnpool instead)");
+      v = graph_
+              ->addOp(getOp("indices_to_float"), {v}, {},
+                      {file_, "model.forward"}, name + ".float")
+              ->result();
   for (const auto &[k, o] : optionValues_)
     if (!o.used)
       throw Error(file_, "model.options." + k,

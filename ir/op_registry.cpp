@@ -13,7 +13,8 @@ extern const OpDef kConvOp, kConvTransposeOp, kMaxPoolOp, kAvgPoolOp, kLinearOp,
     kPreluOp, kBatchNormOp, kReshapeOp, kPadOp, kMaxPoolIndicesOp, kMaxUnpoolOp,
     kAdaptiveAvgPoolOp, kAdaptiveMaxPoolOp, kAdaptiveMaxPoolIndicesOp,
     kSoftmaxOp, kLogSoftmaxOp, kLocalResponseNormOp, kBatchNormBatchStatsOp,
-    kAddOp, kSubOp, kMulOp, kDivOp, kSumOp, kMeanOp, kCatOp, kIdentityOp;
+    kAddOp, kSubOp, kMulOp, kDivOp, kSumOp, kMeanOp, kCatOp, kIdentityOp,
+    kIndicesToFloatOp;
 } // namespace ops
 
 const std::vector<const OpDef *> &allOps() {
@@ -51,6 +52,7 @@ const std::vector<const OpDef *> &allOps() {
       &ops::kMeanOp,
       &ops::kCatOp,
       &ops::kIdentityOp,
+      &ops::kIndicesToFloatOp,
   };
   return table;
 }

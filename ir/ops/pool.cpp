@@ -84,7 +84,13 @@ void evalPool(const Op &op, const std::vector<const float *> &in,
                        o % g.out[2]};
       double acc = max ? -std::numeric_limits<double>::infinity() : 0.0;
       bool nan = false;
-      int64_t best = -1, first = -1; // flat input offsets (max)
+      // Flat input offsets of the maximum; PyTorch's index when nothing beats
+      // -inf: the window start, moved by the dilation until not negative.
+      int64_t best = -1, st[3];
+      for (int dim = 0; dim < 3; ++dim)
+        for (st[dim] = oi[dim] * g.s[dim] - g.p[dim]; st[dim] < 0;)
+          st[dim] += g.d[dim];
+      int64_t first = (st[0] * g.in[1] + st[1]) * g.in[2] + st[2];
       int64_t inside = 1, padded = 1;
       for (int dim = 0; dim < 3; ++dim) {
         int64_t lo = oi[dim] * g.s[dim] - g.p[dim];
@@ -103,8 +109,6 @@ void evalPool(const Op &op, const std::vector<const float *> &in,
               continue;
             int64_t at = (id * g.in[1] + ih) * g.in[2] + iw;
             double v = in[0][c * inPlane + at];
-            if (first < 0)
-              first = at;
             // PyTorch keeps the first maximum, or the last NaN.
             if (max && (v > acc || std::isnan(v)) && !(nan && !std::isnan(v)))
               best = at;

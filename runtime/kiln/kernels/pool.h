@@ -34,7 +34,19 @@ inline void max_pool(const PoolParams &p, const float *x, float *y,
       for (int oh = 0; oh < p.out[1]; ++oh)
         for (int ow = 0; ow < p.out[2]; ++ow) {
           float m = -INFINITY;
-          index_t best = -1, first = -1;
+          // PyTorch's index when no value beats -inf: each window start
+          // moved by the dilation until it is not negative.
+          int s0 = od * p.stride[0] - p.pad[0],
+              s1 = oh * p.stride[1] - p.pad[1],
+              s2 = ow * p.stride[2] - p.pad[2];
+          while (s0 < 0)
+            s0 += p.dil[0];
+          while (s1 < 0)
+            s1 += p.dil[1];
+          while (s2 < 0)
+            s2 += p.dil[2];
+          index_t best = -1;
+          const index_t first = (index_t(s0) * p.in[1] + s1) * p.in[2] + s2;
           for (int kd = 0; kd < p.k[0]; ++kd) {
             const int id = od * p.stride[0] - p.pad[0] + kd * p.dil[0];
             if (id < 0 || id >= p.in[0])
@@ -50,8 +62,6 @@ inline void max_pool(const PoolParams &p, const float *x, float *y,
                   continue;
                 const float v = xr[iw];
                 const index_t at = (index_t(id) * p.in[1] + ih) * p.in[2] + iw;
-                if (first < 0)
-                  first = at;
                 if (v > m || v != v) {
                   m = v;
                   best = at;

@@ -30,3 +30,22 @@ inline void max_unpool(const UnpoolParams &p, const float *x,
 }
 
 } // namespace kiln_rt
+
+namespace kiln_rt {
+
+/// `count` indices.
+struct IndexCastParams {
+  int count;
+};
+static_assert(sizeof(IndexCastParams) == 4,
+              "parameter structs hold 4-byte fields only");
+
+/// y[i] = float(indices[i]): max-pooling indices returned as a model output
+/// (exact: planes have fewer than 2^24 elements).
+inline void indices_to_float(const IndexCastParams &p, const int32_t *indices,
+                             float *y) {
+  for (int i = 0; i < p.count; ++i)
+    y[i] = float(indices[i]);
+}
+
+} // namespace kiln_rt
