@@ -2,6 +2,7 @@
 // weights, and the runtime headers they include).
 #pragma once
 
+#include "codegen/buffer_plan.h"
 #include "ir/graph.h"
 #include "support/file_output.h"
 
@@ -30,6 +31,16 @@ struct CppOptions {
 
 /// The generated header, source, weights blob and runtime headers.
 GeneratedFiles generateCpp(const Graph &g, const CppOptions &options);
+
+/// The interface header NAME.h (NAME_run's declaration, arena and weight
+/// sizes, tensor names and shapes): the same for the C++ and LLVM backends.
+/// `sourceName` is the model file's name, for the banner.
+std::string generateHeader(const Graph &g, const BufferPlan &plan,
+                           const std::string &sourceName);
+
+/// The blob of all weights, float32 little-endian, each at its plan offset
+/// (NAME.weights.bin of the C++ backend, the LLVM backend's constant).
+std::string weightBlob(const Graph &g, const BufferPlan &plan);
 
 /// The names used for each input and output parameter of NAME_run (the
 /// JSON names when they are safe identifiers, else inputN / outputN).

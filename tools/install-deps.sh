@@ -9,6 +9,8 @@ packages=(
   make g++ cmake git python3
   # compiler dependencies
   llvm-16-dev libfmt-dev nlohmann-json3-dev
+  # the LLVM backend's runtime bitcode (built with clang++-16)
+  clang-16
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev llvm-16-tools
   python3-numpy python3-torch python3-torchvision

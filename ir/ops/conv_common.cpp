@@ -27,14 +27,15 @@ std::vector<KernelCall> convKernelCall(const Op &op, const char *kernel,
     return KernelParam::array(n, {a.begin(), a.end()});
   };
   return {KernelCall{
-      kernel, "ConvParams",
-      KernelParam::group(
-          "", {KernelParam::integer("n", g.n),
-               KernelParam::integer("cin", g.cin),
-               KernelParam::integer("cout", g.cout),
-               KernelParam::integer("groups", g.groups), arr("in", g.in),
-               arr("out", g.out), arr("k", g.k), arr("stride", g.s),
-               arr("pad", g.p), arr("dil", g.d), epilogueParam(op)}),
+      kernel,
+      "ConvParams",
+      KernelParam::group("", {KernelParam::integer("n", g.n),
+                              KernelParam::integer("cin", g.cin),
+                              KernelParam::integer("cout", g.cout),
+                              KernelParam::integer("groups", g.groups),
+                              arr("in", g.in), arr("out", g.out), arr("k", g.k),
+                              arr("stride", g.s), arr("pad", g.p),
+                              arr("dil", g.d), epilogueParam(op)}),
       {0, 1, 2, 3, -1}}};
 }
 

@@ -2,6 +2,7 @@
 """Differential test of Kiln against PyTorch, layer by layer.
 
 usage: differential.py --kiln PATH --work DIR [--filter REGEX] [--jobs N]
+                       [--backend cpp|llvm]
                        [--batch-size N] [--list]
 
 For every layer type and functional op of the model format, and every
@@ -1305,7 +1306,8 @@ def short(msg, lines=6, chars=900):
 
 
 class Runner:
-    def __init__(self, kiln, work):
+    def __init__(self, kiln, work, backend="cpp"):
+        self.backend = backend
         self.kiln = kiln
         self.work = work
         self.lock = threading.Lock()
@@ -1372,13 +1374,14 @@ class Runner:
     def build(self, d, path):
         # The default pipeline (fusions) with the verifier after each pass,
         # and the naive graph (-O0): both must match PyTorch.
+        be = ["--backend=" + self.backend]
         rc, msg = run_cmd([self.kiln, "build", path, "--verify-each", "-o",
-                           os.path.join(d, "prog")], 600)
+                           os.path.join(d, "prog")] + be, 600)
         self.count("builds")
         if rc != 0:
             return False, msg
         rc, msg = run_cmd([self.kiln, "build", path, "-O0", "-o",
-                           os.path.join(d, "prog_O0")], 600)
+                           os.path.join(d, "prog_O0")] + be, 600)
         self.count("builds")
         if rc != 0:
             return False, msg
@@ -1462,6 +1465,8 @@ def main():
     ap.add_argument("--filter", default=None,
                     help="regex on case id, family or group (re.search)")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--backend", choices=("cpp", "llvm"), default="cpp",
+                    help="the backend `kiln build` uses")
     ap.add_argument("--batch-size", type=int, default=48,
                     help="at most this many cases per Kiln model")
     ap.add_argument("--list", action="store_true",
@@ -1495,7 +1500,7 @@ def main():
           "generated in %.1f s; %d candidates refused by PyTorch itself were "
           "redrawn)" % (len(cases), len(batches), a.jobs, t_gen,
                         len(REJECTED)), flush=True)
-    runner = Runner(kiln, work)
+    runner = Runner(kiln, work, a.backend)
     results = {}
     with concurrent.futures.ThreadPoolExecutor(max(1, a.jobs)) as ex:
         futs = [ex.submit(runner.run_batch, k, cs) for k, cs in batches]

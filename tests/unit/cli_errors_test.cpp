@@ -378,7 +378,7 @@ TEST(ErrorsCli, BadCommandLines) {
       {{"compile", model, "-o", out, "--frobnicate"},
        "unknown option \"--frobnicate\""},
       {{"compile", model, "-o", out, "-D", "act"}, "expects NAME=VALUE"},
-      {{"compile", model, "-o", out, "--emit=asm"},
+      {{"compile", model, "-o", out, "--emit=wasm"},
        "--emit expects cpp, ir or dot"},
       {{"compile", model, "-o", out, "--embed=zip"},
        "--embed expects incbin or array"},

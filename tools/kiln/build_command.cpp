@@ -1,6 +1,9 @@
 // `kiln build`: a model to a static executable, through the C++ backend and
-// the system C++ compiler.
+// the system C++ compiler, or (--backend=llvm) an object from the LLVM
+// backend linked with the generated main by the system C++ compiler.
 #include "codegen/cpp_backend.h"
+#include "codegen/llvm_backend.h"
+#include "codegen/runtime_sources.h"
 #include "support/error.h"
 #include "tools/kiln/commands.h"
 #include "tools/kiln/subprocess.h"
@@ -34,11 +37,22 @@ struct TempDir {
 
 int build(const cli::Options &o) {
   std::unique_ptr<Graph> g = load(o, true);
-  CppOptions co;
-  co.embed = o.embed;
-  co.sourceName = fs::path(o.model).filename().string();
-  co.weightsSection = o.weightsSection;
-  GeneratedFiles files = generateCpp(*g, co);
+  bool llvm = o.backend == "llvm";
+  GeneratedFiles files;
+  if (llvm) {
+    LlvmOptions lo = llvmOptions(o);
+    lo.emit = LlvmEmit::Object;
+    files = generateLlvm(*g, lo);
+    // The runtime headers the generated main includes (kiln/program.h).
+    for (const GeneratedFile &f : runtimeSources())
+      files.push_back(f);
+  } else {
+    CppOptions co;
+    co.embed = o.embed;
+    co.sourceName = fs::path(o.model).filename().string();
+    co.weightsSection = o.weightsSection;
+    files = generateCpp(*g, co);
+  }
   files.push_back(generateProgramMain(*g));
   TempDir tmp;
   writeFiles(tmp.path.string(), files);
@@ -54,11 +68,11 @@ int build(const cli::Options &o) {
   staged += ".kiln-tmp";
   std::vector<std::string> argv = {cxx,
                                    "-std=c++17",
-                                   "-O2",
+                                   "-O3",
                                    "-static",
                                    "-I",
                                    ".",
-                                   g->name + ".cpp",
+                                   llvm ? g->name + ".o" : g->name + ".cpp",
                                    g->name + "_main.cpp"};
   for (const auto &f : o.cxxFlags)
     argv.push_back(f);

@@ -23,6 +23,14 @@ options:
   -o PATH                 output folder (compile), executable (build), or
                           file (compile --emit=ir; default stdout)
   --emit=cpp|ir|dot       what compile writes (default cpp; dot: Graphviz)
+  --emit=llvm|bc|obj|asm  compile with the LLVM backend: NAME.h and NAME.ll,
+                          NAME.bc, NAME.o or NAME.s in the -o folder
+  --target=TRIPLE         LLVM backend target (default: the host), e.g.
+                          x86_64-linux-gnu, aarch64-linux-gnu,
+                          thumbv7em-none-eabihf
+  --cpu=CPU               LLVM backend CPU (native: the host's), e.g.
+                          cortex-m4, cortex-m7
+  --features=+a,-b        LLVM backend target features
   -D NAME=VALUE           set a model option
   --weights FILE          weights file, instead of the JSON's "weights"
   --embed=incbin|array    how weights are embedded in C++ (default incbin;
@@ -31,8 +39,10 @@ options:
   --print-locations       print each op's JSON path in the IR
 
 optimisation (compile, build, opt; run and info only when asked):
-  -O0                     run no pass (the naive graph)
-  -O1, -O2, -O3           the default pipeline (the default)
+  -O0                     run no pass (the naive graph; LLVM backend: no
+                          LLVM optimisation either)
+  -O1, -O2, -O3           the default pipeline (the default; LLVM backend:
+                          LLVM's O1/O2/O3 pipeline, default O2)
   --passes=a,b,c          run these passes instead (see --list-passes)
   --list-passes           list the passes and the default pipeline
   --print-ir-before=NAME  print the IR before pass NAME (repeatable)
@@ -43,10 +53,20 @@ optimisation (compile, build, opt; run and info only when asked):
   --verify-each           run the IR verifier after every pass
   --input NAME=FILE.npy   run: an input (float32, C order)
   --output NAME=FILE.npy  run: where to write an output (default: print)
+  --backend=cpp|llvm      build: through the C++ backend and the C++
+                          compiler (default), or an LLVM backend object
+                          linked with the generated main
   --cxx=COMPILER          build: the C++ compiler (default $CXX, else c++)
   --cxxflag=FLAG          build: an extra compiler flag (repeatable)
   --keep-sources=DIR      build: also write the generated sources to DIR
 )";
+}
+
+bool usesLlvm(const Options &o) {
+  if (o.command == "build")
+    return o.backend == "llvm";
+  return o.command == "compile" && (o.emit == "llvm" || o.emit == "bc" ||
+                                    o.emit == "obj" || o.emit == "asm");
 }
 
 static void usageError(const std::string &m) {
@@ -86,6 +106,10 @@ Options parse(int argc, char **argv) {
                                            "--cxx",
                                            "--cxxflag",
                                            "--keep-sources",
+                                           "--backend",
+                                           "--target",
+                                           "--cpu",
+                                           "--features",
                                            "--passes",
                                            "--print-ir-before",
                                            "--print-ir-after",
@@ -116,9 +140,26 @@ Options parse(int argc, char **argv) {
       auto [k, val] = splitAssign("-D", v);
       o.load.defines[k] = val;
     } else if (a == "--emit") {
-      if (v != "cpp" && v != "ir" && v != "dot")
-        usageError("--emit expects cpp, ir or dot, found \"" + v + "\"");
+      const std::vector<std::string> emits = {"cpp", "ir",  "dot", "llvm",
+                                              "bc",  "obj", "asm"};
+      bool ok = false;
+      for (const auto &e : emits)
+        ok |= e == v;
+      if (!ok)
+        usageError("--emit expects cpp, ir or dot, or llvm, bc, obj or asm "
+                   "(LLVM backend), found \"" +
+                   v + "\"" + didYouMean(v, emits));
       o.emit = v;
+    } else if (a == "--backend") {
+      if (v != "cpp" && v != "llvm")
+        usageError("--backend expects cpp or llvm, found \"" + v + "\"");
+      o.backend = v;
+    } else if (a == "--target" || a == "--cpu") {
+      if (v.empty())
+        usageError(a + " expects a value");
+      (a == "--target" ? o.target : o.cpu) = v;
+    } else if (a == "--features") {
+      o.features = v;
     } else if (a == "--embed" ||
                (a == "--weights" && (v == "array" || v == "incbin"))) {
       if (v != "array" && v != "incbin")
@@ -195,8 +236,12 @@ Options parse(int argc, char **argv) {
     usageError(o.command == "opt" ? "missing FILE.kir" : "missing MODEL.json");
   if (o.command == "build" && o.output.empty())
     usageError("build needs -o PROGRAM");
-  if (o.command == "compile" && o.emit == "cpp" && o.output.empty())
+  bool llvm = usesLlvm(o);
+  if (o.command == "compile" && (o.emit == "cpp" || llvm) && o.output.empty())
     usageError("compile needs -o DIR (or --emit=ir)");
+  if (!llvm && (!o.target.empty() || !o.cpu.empty() || !o.features.empty()))
+    usageError("--target, --cpu and --features are for the LLVM backend "
+               "(compile --emit=llvm|bc|obj|asm, build --backend=llvm)");
   return o;
 }
 

@@ -27,6 +27,11 @@ struct Options {
   std::string cxx;
   std::vector<std::string> cxxFlags;
   std::string keepSources;
+  /// build: `cpp` (C++ backend and the system compiler) or `llvm` (an
+  /// object from the LLVM backend, linked with the generated main).
+  std::string backend = "cpp";
+  /// The LLVM backend's target triple, CPU and features (empty: defaults).
+  std::string target, cpu, features;
   /// Optimisation: -O level (-1: the command's default), an explicit
   /// --passes list, and the dump / verify instrumentation.
   int optLevel = -1;
@@ -36,6 +41,10 @@ struct Options {
 
 /// Parses argv; throws kiln::Error("kiln", "", message) on a usage error.
 Options parse(int argc, char **argv);
+
+/// Whether the command goes through the LLVM backend (compile
+/// --emit=llvm|bc|obj|asm, build --backend=llvm).
+bool usesLlvm(const Options &o);
 
 /// The usage text.
 const char *usage();

@@ -1,6 +1,7 @@
 // The `kiln` subcommands.
 #pragma once
 
+#include "codegen/llvm_backend.h"
 #include "tools/kiln/cli.h"
 
 #include <memory>
@@ -20,6 +21,10 @@ int listPasses();
 
 /// `kiln opt FILE.kir`: parse, run passes, print.
 int opt(const cli::Options &o);
+
+/// The LLVM backend options of the command line (the -O level is LLVM's
+/// too; no -O: O2).
+LlvmOptions llvmOptions(const cli::Options &o);
 
 /// `kiln compile`: C++ folder or textual IR.
 int compile(const cli::Options &o);

@@ -1,5 +1,6 @@
 // `kiln compile`: a model to a standalone C++ folder, or its textual IR.
 #include "codegen/cpp_backend.h"
+#include "codegen/llvm_backend.h"
 #include "ir/dot_printer.h"
 #include "ir/printer.h"
 #include "tools/kiln/commands.h"
@@ -19,6 +20,10 @@ int compile(const cli::Options &o) {
       return 0;
     }
     writeFiles(".", {{o.output, text}});
+    return 0;
+  }
+  if (cli::usesLlvm(o)) {
+    writeFiles(o.output, generateLlvm(*g, llvmOptions(o)));
     return 0;
   }
   CppOptions co;

@@ -5,6 +5,7 @@
 #include "tools/kiln/commands.h"
 
 #include <cstdio>
+#include <filesystem>
 
 namespace kiln::commands {
 
@@ -24,6 +25,25 @@ std::unique_ptr<Graph> load(const cli::Options &o, bool optimizeByDefault) {
     std::fprintf(stderr, "kiln: warning: %s\n", w.c_str());
   optimize(*g, o, optimizeByDefault);
   return g;
+}
+
+LlvmOptions llvmOptions(const cli::Options &o) {
+  LlvmOptions lo;
+  if (o.emit == "llvm")
+    lo.emit = LlvmEmit::IR;
+  else if (o.emit == "bc")
+    lo.emit = LlvmEmit::Bitcode;
+  else if (o.emit == "asm")
+    lo.emit = LlvmEmit::Assembly;
+  else
+    lo.emit = LlvmEmit::Object;
+  lo.triple = o.target;
+  lo.cpu = o.cpu;
+  lo.features = o.features;
+  lo.optLevel = o.optLevel < 0 ? 2 : o.optLevel;
+  lo.weightsSection = o.weightsSection;
+  lo.sourceName = std::filesystem::path(o.model).filename().string();
+  return lo;
 }
 
 int listPasses() {

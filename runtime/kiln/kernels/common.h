@@ -1,18 +1,40 @@
 // Kiln runtime: shared definitions for all kernels (index type, activation
 // epilogues). Header-only C++17; no heap, no exceptions, no global state.
+// With KILN_FREESTANDING defined the kernels need no C++ library: only the
+// compiler's own <stddef.h> and <stdint.h>, and the libm functions behind
+// __builtin_expf and the like (the LLVM backend's bitcode is built so).
 #pragma once
 
+#include <stddef.h>
+#ifndef KILN_FREESTANDING
 #include <cmath>
-#include <cstddef>
+#elif !defined(INFINITY)
+#define INFINITY (__builtin_inff()) // as <math.h> defines it
+#endif
 
 namespace kiln_rt {
+
+/// The float math the kernels use (the same libm functions in both modes).
+#ifdef KILN_FREESTANDING
+inline float fexp(float x) { return __builtin_expf(x); }
+inline float flog(float x) { return __builtin_logf(x); }
+inline float fsqrt(float x) { return __builtin_sqrtf(x); }
+inline float ftanh(float x) { return __builtin_tanhf(x); }
+inline float fpow(float x, float y) { return __builtin_powf(x, y); }
+#else
+inline float fexp(float x) { return std::exp(x); }
+inline float flog(float x) { return std::log(x); }
+inline float fsqrt(float x) { return std::sqrt(x); }
+inline float ftanh(float x) { return std::tanh(x); }
+inline float fpow(float x, float y) { return std::pow(x, y); }
+#endif
 
 /// Kernels take their shapes in a parameter struct of 4-byte int and float
 /// fields only (generated code initialises it as a constant; the layout is
 /// checked by static_asserts beside each struct).
 
 /// Index type for element offsets (tensors have at most 2^31 - 1 elements).
-using index_t = std::ptrdiff_t;
+using index_t = ::ptrdiff_t;
 
 /// Activation applied to each output element as it is produced.
 enum : int {
@@ -33,11 +55,23 @@ struct Epilogue {
   float b;
 };
 
+/// ReLU without a branch (a data-dependent branch per element costs more
+/// than the ReLU): clears negative values by their sign bit, keeps NaN.
+inline float relu(float v) {
+  unsigned int b;
+  __builtin_memcpy(&b, &v, 4);
+  const unsigned int negative = 0u - (b >> 31);
+  const unsigned int nan = 0u - (unsigned int)((b & 0x7fffffffu) > 0x7f800000u);
+  b &= ~negative | nan;
+  __builtin_memcpy(&v, &b, 4);
+  return v;
+}
+
 /// Applies the epilogue `e` to `v`.
 inline float activate(const Epilogue &e, float v) {
   switch (e.act) {
-  case ACT_RELU: // written so that NaN propagates, as in PyTorch
-    return v < 0.0f ? 0.0f : v;
+  case ACT_RELU: // NaN propagates, as in PyTorch
+    return relu(v);
   case ACT_RELU6:
     return v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v);
   case ACT_LEAKY_RELU:
@@ -45,11 +79,11 @@ inline float activate(const Epilogue &e, float v) {
   case ACT_HARDTANH:
     return v < e.a ? e.a : (v > e.b ? e.b : v);
   case ACT_SIGMOID:
-    return 1.0f / (1.0f + std::exp(-v));
+    return 1.0f / (1.0f + fexp(-v));
   case ACT_TANH:
-    return std::tanh(v);
+    return ftanh(v);
   case ACT_ELU:
-    return v > 0.0f ? v : e.a * (std::exp(v) - 1.0f);
+    return v > 0.0f ? v : e.a * (fexp(v) - 1.0f);
   default:
     return v;
   }
@@ -77,7 +111,7 @@ inline void store_epilogue(const Epilogue &e, const float *acc,
     return;
   case ACT_RELU:
     for (int i = 0; i < n; ++i)
-      y[i] = in[i] < 0.0f ? 0.0f : in[i];
+      y[i] = relu(in[i]);
     return;
   case ACT_RELU6:
     for (int i = 0; i < n; ++i)
@@ -100,7 +134,7 @@ inline void activate_span(const Epilogue &e, float *y, index_t n) {
     return;
   case ACT_RELU:
     for (index_t i = 0; i < n; ++i)
-      y[i] = y[i] < 0.0f ? 0.0f : y[i];
+      y[i] = relu(y[i]);
     return;
   default:
     for (index_t i = 0; i < n; ++i)

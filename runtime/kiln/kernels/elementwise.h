@@ -51,7 +51,7 @@ inline void batch_norm(const ChannelParams &p, const float *x,
                        const float *mean, const float *var, const float *weight,
                        const float *bias, float *y) {
   for (int c = 0; c < p.channels; ++c) {
-    const float invstd = 1.0f / std::sqrt(var[c] + p.eps);
+    const float invstd = 1.0f / fsqrt(var[c] + p.eps);
     const float scale = weight ? weight[c] * invstd : invstd;
     const float shift = (bias ? bias[c] : 0.0f) - mean[c] * scale;
     for (int o = 0; o < p.outer; ++o) {

@@ -27,16 +27,16 @@ inline void softmax(const SoftmaxParams &p, const float *x, float *y) {
       }
       float s = 0.0f;
       for (int d = 0; d < p.dim; ++d)
-        s += std::exp(x[base + index_t(d) * p.inner] - m);
+        s += fexp(x[base + index_t(d) * p.inner] - m);
       if (p.log) {
-        const float ls = std::log(s);
+        const float ls = flog(s);
         for (int d = 0; d < p.dim; ++d)
           y[base + index_t(d) * p.inner] =
               x[base + index_t(d) * p.inner] - m - ls;
       } else {
         for (int d = 0; d < p.dim; ++d)
           y[base + index_t(d) * p.inner] =
-              std::exp(x[base + index_t(d) * p.inner] - m) / s;
+              fexp(x[base + index_t(d) * p.inner] - m) / s;
       }
     }
 }
@@ -67,7 +67,7 @@ inline void local_response_norm(const LrnParams &p, const float *x, float *y) {
           const float v = x[(index_t(n) * p.channels + cc) * p.inner + i];
           s += v * v;
         }
-        const float div = std::pow(p.k + p.alpha * (s / float(p.size)), p.beta);
+        const float div = fpow(p.k + p.alpha * (s / float(p.size)), p.beta);
         y[base + i] = x[base + i] / div;
       }
     }
@@ -98,7 +98,7 @@ inline void batch_norm_batch_stats(const BatchStatsParams &p, const float *x,
         const float d = x[(index_t(n) * p.channels + c) * p.inner + i] - mean;
         sq += d * d;
       }
-    const float invstd = 1.0f / std::sqrt(sq / count + p.eps);
+    const float invstd = 1.0f / fsqrt(sq / count + p.eps);
     const float scale = weight ? weight[c] * invstd : invstd;
     const float shift = (bias ? bias[c] : 0.0f) - mean * scale;
     for (int n = 0; n < p.n; ++n)

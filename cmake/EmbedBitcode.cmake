@@ -1,0 +1,50 @@
+# Compiles the runtime kernels (runtime/llvm/kernels.cpp over the headers of
+# runtime/kiln) to LLVM bitcode once per target family of the LLVM backend,
+# with the clang of the LLVM Kiln links (its bitcode must be readable by that
+# LLVM), and embeds each .bc into a generated C++ source defining
+# kiln::runtimeBitcode(). Sets KILN_RUNTIME_BITCODE_CPP.
+set(KILN_BITCODE_TARGETS x86_64-linux-gnu aarch64-linux-gnu thumbv7em-none-eabihf)
+
+find_program(KILN_CLANGXX NAMES clang++ PATHS ${LLVM_TOOLS_BINARY_DIR} NO_DEFAULT_PATH)
+if(NOT KILN_CLANGXX)
+  find_program(KILN_CLANGXX NAMES clang++-${LLVM_VERSION_MAJOR})
+endif()
+if(NOT KILN_CLANGXX)
+  message(FATAL_ERROR "clang++-${LLVM_VERSION_MAJOR} not found: the LLVM backend's "
+          "runtime bitcode needs it (Debian: apt-get install clang-${LLVM_VERSION_MAJOR}, "
+          "or run tools/install-deps.sh)")
+endif()
+message(STATUS "Runtime bitcode compiler: ${KILN_CLANGXX}")
+
+file(GLOB_RECURSE KILN_BITCODE_DEPS CONFIGURE_DEPENDS
+     ${CMAKE_SOURCE_DIR}/runtime/kiln/kernels/*.h)
+list(APPEND KILN_BITCODE_DEPS ${CMAKE_SOURCE_DIR}/runtime/kiln/runtime.h
+     ${CMAKE_SOURCE_DIR}/runtime/llvm/kernels.cpp)
+
+set(KILN_BITCODE_FILES)
+foreach(target ${KILN_BITCODE_TARGETS})
+  set(bc ${CMAKE_BINARY_DIR}/generated/bitcode/kernels-${target}.bc)
+  add_custom_command(
+    OUTPUT ${bc}
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/generated/bitcode
+    COMMAND ${KILN_CLANGXX} --target=${target} -O1 -emit-llvm -c -std=c++17
+            -fno-exceptions -fno-rtti -ffp-contract=off -DKILN_FREESTANDING
+            -nostdinc++ -nostdlibinc -Wall -Wextra -Werror
+            -I ${CMAKE_SOURCE_DIR}/runtime
+            ${CMAKE_SOURCE_DIR}/runtime/llvm/kernels.cpp -o ${bc}
+    DEPENDS ${KILN_BITCODE_DEPS}
+    COMMENT "Compiling the runtime kernels to LLVM bitcode for ${target}"
+    VERBATIM)
+  list(APPEND KILN_BITCODE_FILES ${bc})
+endforeach()
+
+set(KILN_RUNTIME_BITCODE_CPP ${CMAKE_BINARY_DIR}/generated/runtime_bitcode.cpp)
+add_custom_command(
+  OUTPUT ${KILN_RUNTIME_BITCODE_CPP}
+  COMMAND ${CMAKE_COMMAND} "-DTARGETS=${KILN_BITCODE_TARGETS}"
+          -DDIR=${CMAKE_BINARY_DIR}/generated/bitcode
+          -DOUT=${KILN_RUNTIME_BITCODE_CPP}
+          -P ${CMAKE_SOURCE_DIR}/cmake/embed_bitcode_script.cmake
+  DEPENDS ${KILN_BITCODE_FILES} ${CMAKE_SOURCE_DIR}/cmake/embed_bitcode_script.cmake
+  COMMENT "Embedding the runtime bitcode"
+  VERBATIM)

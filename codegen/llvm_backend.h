@@ -1,0 +1,57 @@
+// The LLVM backend: a graph to LLVM IR, bitcode, an object file or assembly
+// for a host or microcontroller target, with the same ABI and header as the
+// C++ backend (NAME_run(inputs..., outputs..., arena)).
+//
+// What each op computes has one source: the runtime kernels of runtime/kiln,
+// compiled to bitcode at build time (runtime/llvm/kernels.cpp) and embedded
+// in the compiler. NAME_run calls one wrapper `kiln_rt_KERNEL` per
+// KernelCall with a constant parameter global; LLVM's O2/O3 pipeline
+// inlines and specialises the kernels on those constants.
+#pragma once
+
+#include "ir/graph.h"
+#include "support/file_output.h"
+
+#include <string>
+#include <vector>
+
+namespace kiln {
+
+/// What the LLVM backend writes beside NAME.h.
+enum class LlvmEmit {
+  IR,       ///< NAME.ll, textual LLVM IR
+  Bitcode,  ///< NAME.bc
+  Object,   ///< NAME.o
+  Assembly, ///< NAME.s
+};
+
+/// LLVM backend options.
+struct LlvmOptions {
+  LlvmEmit emit = LlvmEmit::Object;
+  /// Target triple (empty: the host's).
+  std::string triple;
+  /// Target CPU (empty: the target's generic CPU; `native`: the host's CPU
+  /// and its features).
+  std::string cpu;
+  /// Target features, comma-separated `+feature` / `-feature`.
+  std::string features;
+  /// LLVM's optimisation pipeline and code generation level, 0 to 3.
+  int optLevel = 2;
+  /// Section of the weights constant (empty: `.rodata.kiln.NAME`).
+  std::string weightsSection;
+  /// Name of the model file, for the header's banner.
+  std::string sourceName;
+};
+
+/// NAME.h (the C++ backend's header) and NAME.ll / .bc / .o / .s. Throws
+/// kiln::Error for an unknown triple or CPU, a target family without runtime
+/// bitcode, or a target that cannot emit the file asked for.
+GeneratedFiles generateLlvm(const Graph &g, const LlvmOptions &options);
+
+/// The target families that have runtime bitcode (e.g. `x86_64-linux-gnu`).
+std::vector<std::string> llvmTargetFamilies();
+
+/// The file extension of `emit` (`ll`, `bc`, `o`, `s`).
+const char *llvmEmitExtension(LlvmEmit emit);
+
+} // namespace kiln

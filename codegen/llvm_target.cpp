@@ -1,0 +1,183 @@
+// The LLVM backend's targets.
+#include "codegen/llvm_target.h"
+
+#include "codegen/runtime_bitcode.h"
+#include "support/error.h"
+
+#include <llvm/ADT/StringMap.h>
+#include <llvm/Bitcode/BitcodeReader.h>
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/Module.h>
+#include <llvm/MC/MCSubtargetInfo.h>
+#include <llvm/MC/TargetRegistry.h>
+#include <llvm/Support/Error.h>
+#include <llvm/Support/TargetSelect.h>
+#include <llvm/Target/TargetMachine.h>
+#include <llvm/Target/TargetOptions.h>
+#include <llvm/TargetParser/Host.h>
+#include <llvm/TargetParser/Triple.h>
+
+#include <mutex>
+
+namespace kiln {
+namespace {
+
+[[noreturn]] void fail(const std::string &message) {
+  throw Error("", "", message);
+}
+
+void initializeTargets() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    llvm::InitializeAllTargetInfos();
+    llvm::InitializeAllTargets();
+    llvm::InitializeAllTargetMCs();
+    llvm::InitializeAllAsmPrinters();
+  });
+}
+
+/// The embedded runtime bitcode for `t`: its family (the triple it was
+/// compiled for) shares the architecture, the byte order, and the kind of
+/// OS (Linux or bare metal) whose ABI the kernels were compiled with.
+const RuntimeBitcode &bitcodeFor(const llvm::Triple &t) {
+  const char *family = nullptr;
+  bool linuxOrNone = t.isOSLinux() || t.getOS() == llvm::Triple::UnknownOS;
+  if (t.getArch() == llvm::Triple::x86_64 && linuxOrNone &&
+      !t.isOSBinFormatMachO() && !t.isOSBinFormatCOFF())
+    family = "x86_64-linux-gnu";
+  else if (t.getArch() == llvm::Triple::aarch64 && linuxOrNone &&
+           !t.isOSBinFormatMachO() && !t.isOSBinFormatCOFF())
+    family = "aarch64-linux-gnu";
+  else if ((t.getArch() == llvm::Triple::thumb ||
+            t.getArch() == llvm::Triple::arm) &&
+           t.getOS() == llvm::Triple::UnknownOS && t.isOSBinFormatELF())
+    family = "thumbv7em-none-eabihf";
+  std::string supported;
+  for (const RuntimeBitcode &b : runtimeBitcodes()) {
+    supported += (supported.empty() ? "" : ", ") + b.family;
+    if (family && b.family == family)
+      return b;
+  }
+  fail("the LLVM backend has no runtime kernels for target \"" + t.str() +
+       "\" (supported: " + supported +
+       "; the last also serves other bare-metal 32-bit Arm triples such as "
+       "thumbv7m-none-eabi)");
+}
+
+/// "+a,-b" of the host CPU's features.
+std::string hostFeatures() {
+  llvm::StringMap<bool> map;
+  std::string s;
+  if (!llvm::sys::getHostCPUFeatures(map))
+    return s;
+  for (const auto &f : map)
+    s += (s.empty() ? "" : ",") + std::string(f.second ? "+" : "-") +
+         f.first().str();
+  return s;
+}
+
+std::unique_ptr<llvm::TargetMachine> targetMachine(const LlvmOptions &o) {
+  initializeTargets();
+  std::string host = llvm::sys::getDefaultTargetTriple();
+  llvm::Triple triple =
+      llvm::Triple(llvm::Triple::normalize(o.triple.empty() ? host : o.triple));
+  std::string err;
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple.str(), err);
+  if (!target)
+    fail("unknown target triple \"" + o.triple + "\" (--target): " + err);
+  if (!triple.isLittleEndian())
+    fail("target \"" + triple.str() +
+         "\" is big-endian; the LLVM backend supports little-endian targets "
+         "only");
+  std::string cpu = o.cpu, features = o.features;
+  if (cpu == "native") {
+    if (triple.getArch() != llvm::Triple(host).getArch())
+      fail("--cpu=native needs the host's architecture, but the target is \"" +
+           triple.str() + "\"");
+    cpu = llvm::sys::getHostCPUName().str();
+    std::string hf = hostFeatures();
+    features = hf + (hf.empty() || features.empty() ? "" : ",") + features;
+  }
+  if (!cpu.empty()) {
+    std::unique_ptr<llvm::MCSubtargetInfo> sti(
+        target->createMCSubtargetInfo(triple.str(), "", ""));
+    if (!sti || !sti->isCPUStringValid(cpu))
+      fail("unknown CPU \"" + cpu + "\" for target \"" + triple.str() +
+           "\" (--cpu; `llc -mtriple=" + triple.str() +
+           " -mcpu=help` lists them)");
+  }
+  size_t start = 0;
+  while (start < features.size()) {
+    size_t comma = features.find(',', start);
+    std::string f = features.substr(
+        start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (f.size() < 2 || (f[0] != '+' && f[0] != '-'))
+      fail("--features expects a comma-separated list of +feature and "
+           "-feature, found \"" +
+           f + "\"");
+    start = comma == std::string::npos ? features.size() : comma + 1;
+  }
+  llvm::TargetOptions to;
+  // Linux objects go into position-independent executables and shared
+  // libraries alike; bare-metal code is placed by its linker script.
+  std::optional<llvm::Reloc::Model> rm =
+      triple.isOSLinux() ? llvm::Reloc::PIC_ : llvm::Reloc::Static;
+  llvm::CodeGenOpt::Level level = o.optLevel <= 0   ? llvm::CodeGenOpt::None
+                                  : o.optLevel == 1 ? llvm::CodeGenOpt::Less
+                                  : o.optLevel == 2
+                                      ? llvm::CodeGenOpt::Default
+                                      : llvm::CodeGenOpt::Aggressive;
+  std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
+      triple.str(), cpu, features, to, rm, std::nullopt, level));
+  if (!tm)
+    fail("cannot create a target machine for \"" + triple.str() + "\"");
+  return tm;
+}
+
+/// Parses the embedded runtime bitcode into a module of `ctx`.
+std::unique_ptr<llvm::Module> runtimeModule(const RuntimeBitcode &bc,
+                                            llvm::LLVMContext &ctx) {
+  llvm::MemoryBufferRef buf(
+      llvm::StringRef(bc.bitcode.data(), bc.bitcode.size()),
+      "kiln-runtime-" + bc.family + ".bc");
+  llvm::Expected<std::unique_ptr<llvm::Module>> m =
+      llvm::parseBitcodeFile(buf, ctx);
+  if (!m) {
+    std::string msg = llvm::toString(m.takeError());
+    KILN_ASSERT(false, "the embedded runtime bitcode for " + bc.family +
+                           " does not load: " + msg);
+  }
+  return std::move(*m);
+}
+
+} // namespace
+
+std::vector<std::string> llvmTargetFamilies() {
+  std::vector<std::string> r;
+  for (const RuntimeBitcode &b : runtimeBitcodes())
+    r.push_back(b.family);
+  return r;
+}
+
+std::unique_ptr<llvm::TargetMachine> llvmTargetMachine(const LlvmOptions &o) {
+  return targetMachine(o);
+}
+
+std::unique_ptr<llvm::Module> llvmRuntimeModule(const llvm::TargetMachine &tm,
+                                                llvm::LLVMContext &ctx) {
+  const llvm::Triple &triple = tm.getTargetTriple();
+  const RuntimeBitcode &bc = bitcodeFor(triple);
+  std::unique_ptr<llvm::Module> m = runtimeModule(bc, ctx);
+  llvm::DataLayout layout = tm.createDataLayout();
+  KILN_ASSERT(m->getDataLayout().getPointerSizeInBits() ==
+                      layout.getPointerSizeInBits() &&
+                  m->getDataLayout().isLittleEndian(),
+              "the runtime bitcode for " + bc.family +
+                  " does not match the data layout of " + triple.str());
+  m->setTargetTriple(triple.str());
+  m->setDataLayout(layout);
+  return m;
+}
+
+} // namespace kiln

@@ -1,0 +1,29 @@
+// The LLVM backend's targets: the target machine for a triple, CPU and
+// features, and the runtime bitcode module of the target's family.
+#pragma once
+
+#include "codegen/llvm_backend.h"
+
+#include <memory>
+
+namespace llvm {
+class LLVMContext;
+class Module;
+class TargetMachine;
+} // namespace llvm
+
+namespace kiln {
+
+/// The target machine of the options' triple (empty: the host's), CPU
+/// (`native`: the host's, with its features) and features, at the options'
+/// code generation level. Throws kiln::Error for an unknown triple or CPU,
+/// a big-endian target, or malformed features.
+std::unique_ptr<llvm::TargetMachine> llvmTargetMachine(const LlvmOptions &o);
+
+/// The embedded runtime bitcode of `tm`'s target family parsed into `ctx`,
+/// with `tm`'s triple and data layout. Throws kiln::Error when the family
+/// has no runtime bitcode.
+std::unique_ptr<llvm::Module> llvmRuntimeModule(const llvm::TargetMachine &tm,
+                                                llvm::LLVMContext &ctx);
+
+} // namespace kiln
