@@ -27,7 +27,8 @@ foreach(target ${KILN_BITCODE_TARGETS})
   add_custom_command(
     OUTPUT ${bc}
     COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/generated/bitcode
-    COMMAND ${KILN_CLANGXX} --target=${target} -O1 -emit-llvm -c -std=c++17
+    COMMAND ${KILN_CLANGXX} --target=${target} -O2 -Xclang -disable-llvm-passes
+            -emit-llvm -c -std=c++17
             -fno-exceptions -fno-rtti -ffp-contract=off -DKILN_FREESTANDING
             -nostdinc++ -nostdlibinc -Wall -Wextra -Werror
             -I ${CMAKE_SOURCE_DIR}/runtime
