@@ -18,18 +18,7 @@ cxx=${CXX:-c++}
 strict=(-std=c++17 -O2 -Wall -Wextra -Werror -fno-exceptions -fno-rtti -c)
 
 rm -rf "$work" && mkdir -p "$work"
-flags=("$@")
-if [ -f "$dir/flags.txt" ]; then
-  read -r -a extra < <(tr "\n" " " < "$dir/flags.txt") || true
-  flags+=("${extra[@]}")
-fi
-inputs=() outputs=()
-for f in "$dir"/input_*.npy; do
-  n=$(basename "$f" .npy); inputs+=(--input "${n#input_}=$f")
-done
-for f in "$dir"/expected_*.npy; do
-  n=$(basename "$f" .npy); outputs+=("${n#expected_}")
-done
+source "$(dirname "$0")/model_folder.sh"
 
 # 1. Static executable.
 "$kiln" build "$dir/model.json" "${flags[@]}" --verify-each -o "$work/prog"

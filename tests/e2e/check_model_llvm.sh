@@ -17,18 +17,7 @@ python=${KILN_PYTHON:-/usr/bin/python3}
 compare="$python $(dirname "$0")/compare_npy.py"
 
 rm -rf "$work" && mkdir -p "$work"
-flags=("$@")
-if [ -f "$dir/flags.txt" ]; then
-  read -r -a extra < <(tr "\n" " " < "$dir/flags.txt") || true
-  flags+=("${extra[@]}")
-fi
-inputs=() outputs=()
-for f in "$dir"/input_*.npy; do
-  n=$(basename "$f" .npy); inputs+=(--input "${n#input_}=$f")
-done
-for f in "$dir"/expected_*.npy; do
-  n=$(basename "$f" .npy); outputs+=("${n#expected_}")
-done
+source "$(dirname "$0")/model_folder.sh"
 
 # 1. Static executables through the LLVM backend.
 for level in default -O0; do

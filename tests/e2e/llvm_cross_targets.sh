@@ -35,13 +35,7 @@ fail() {
 }
 
 rm -rf "$work" && mkdir -p "$work"
-inputs=() outputs=()
-for f in "$dir"/input_*.npy; do
-  n=$(basename "$f" .npy); inputs+=(--input "${n#input_}=$f")
-done
-for f in "$dir"/expected_*.npy; do
-  n=$(basename "$f" .npy); outputs+=("${n#expected_}")
-done
+source "$(dirname "$0")/model_folder.sh"
 
 # header_const HEADER NAME -> the value of `constexpr ... NAME = V;`
 header_const() {
