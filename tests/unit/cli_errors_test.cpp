@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "test_files.h"
 #include "tiny_model.h"
 
 namespace {
@@ -73,30 +74,13 @@ std::string tinyWeights(const std::string &drop = "") {
   return rawSafetensors(header + "}", std::string(size, '\0'));
 }
 
-/// A fresh temporary directory, removed at the end of the scope.
-class TempDir {
+using kiln::testing::writeFile;
+
+/// A temporary directory for one test.
+class TempDir : public kiln::testing::TempDir {
 public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "kiln-cli-XXXXXX").string();
-    if (mkdtemp(tmpl.data()))
-      path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty())
-      fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir &) = delete;
-  const fs::path &path() const { return path_; }
-
-private:
-  fs::path path_;
+  TempDir() : kiln::testing::TempDir("kiln-cli") {}
 };
-
-void writeFile(const fs::path &p, const std::string &bytes) {
-  std::ofstream out(p, std::ios::binary);
-  out.write(bytes.data(), std::streamsize(bytes.size()));
-}
 
 std::string readFile(const fs::path &p) {
   std::ifstream in(p, std::ios::binary);

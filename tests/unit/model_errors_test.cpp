@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "test_files.h"
 #include "tiny_model.h"
 
 namespace {
@@ -152,31 +153,13 @@ std::string baseWeights() { return safetensors(baseTensors()); }
 // ---------------------------------------------------------------------------
 // Running a case.
 
-/// A fresh temporary directory, removed at the end of the scope.
-class TempDir {
+using kiln::testing::writeFile;
+
+/// A temporary directory for one test.
+class TempDir : public kiln::testing::TempDir {
 public:
-  TempDir() {
-    std::string tmpl =
-        (fs::temp_directory_path() / "kiln-errors-XXXXXX").string();
-    if (mkdtemp(tmpl.data()))
-      path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty())
-      fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir &) = delete;
-  const fs::path &path() const { return path_; }
-
-private:
-  fs::path path_;
+  TempDir() : kiln::testing::TempDir("kiln-errors") {}
 };
-
-void writeFile(const fs::path &p, const std::string &bytes) {
-  std::ofstream out(p, std::ios::binary);
-  out.write(bytes.data(), std::streamsize(bytes.size()));
-}
 
 enum class File { Model, Weights };
 
