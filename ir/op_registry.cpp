@@ -14,7 +14,8 @@ extern const OpDef kConvOp, kConvTransposeOp, kMaxPoolOp, kAvgPoolOp, kLinearOp,
     kAdaptiveAvgPoolOp, kAdaptiveMaxPoolOp, kAdaptiveMaxPoolIndicesOp,
     kSoftmaxOp, kLogSoftmaxOp, kLocalResponseNormOp, kBatchNormBatchStatsOp,
     kAddOp, kSubOp, kMulOp, kDivOp, kSumOp, kMeanOp, kCatOp, kIdentityOp,
-    kIndicesToFloatOp;
+    kIndicesToFloatOp, kSiluOp, kHardswishOp, kHardsigmoidOp, kGeluOp,
+    kGeluTanhOp, kSoftplusOp;
 } // namespace ops
 
 const std::vector<const OpDef *> &allOps() {
@@ -53,6 +54,12 @@ const std::vector<const OpDef *> &allOps() {
       &ops::kCatOp,
       &ops::kIdentityOp,
       &ops::kIndicesToFloatOp,
+      &ops::kSiluOp,
+      &ops::kHardswishOp,
+      &ops::kHardsigmoidOp,
+      &ops::kGeluOp,
+      &ops::kGeluTanhOp,
+      &ops::kSoftplusOp,
   };
   return table;
 }

@@ -27,6 +27,9 @@ const std::vector<ActRow> &rows() {
        {{"min_val", ArgKind::Float, "-1.0"},
         {"max_val", ArgKind::Float, "1.0"}}},
       {"ELU", "elu", "elu", {{"alpha", ArgKind::Float, "1.0"}}},
+      {"SiLU", "silu", "silu", {}},
+      {"Hardswish", "hardswish", "hardswish", {}},
+      {"Hardsigmoid", "hardsigmoid", "hardsigmoid", {}},
   };
   return r;
 }
@@ -90,9 +93,49 @@ std::vector<Value *> buildSoftmax(BuildContext &ctx) {
       ctx.emit(log ? "log_softmax" : "softmax", {x}, {{"dim", w}})->result()};
 }
 
+/// GELU: the exact form or the tanh approximation, by `approximate`.
+std::vector<Value *> buildGelu(BuildContext &ctx) {
+  bool tanh = ctx.args.string("approximate") == "tanh";
+  return {ctx.emit(tanh ? "gelu_tanh" : "gelu", {ctx.input(0)}, {})->result()};
+}
+
+/// Softplus(beta, threshold): linear above the threshold, as in PyTorch.
+std::vector<Value *> buildSoftplus(BuildContext &ctx) {
+  double beta = ctx.args.number("beta");
+  if (beta == 0)
+    ctx.args.node("beta").error("beta must not be 0");
+  return {
+      ctx.emit("softplus", {ctx.input(0)},
+               {{"beta", beta}, {"threshold", ctx.args.number("threshold")}})
+          ->result()};
+}
+
+/// GELU and Softplus take no `inplace` (PyTorch's constructors do not).
+void addGeluSoftplus(std::vector<OpSpec> &t, const char *gelu,
+                     const char *softplus) {
+  t.push_back({gelu,
+               {{"approximate", ArgKind::String, "\"none\"", {"none", "tanh"}}},
+               0,
+               1,
+               1,
+               false,
+               false,
+               buildGelu});
+  t.push_back(
+      {softplus,
+       {{"beta", ArgKind::Float, "1.0"}, {"threshold", ArgKind::Float, "20.0"}},
+       0,
+       1,
+       1,
+       false,
+       false,
+       buildSoftplus});
+}
+
 } // namespace
 
 void addActivationLayers(std::vector<OpSpec> &t) {
+  addGeluSoftplus(t, "GELU", "Softplus");
   for (const ActRow &r : rows()) {
     std::vector<ArgSpec> a = r.args;
     a.push_back({"inplace", ArgKind::Bool, "false"});
@@ -131,6 +174,7 @@ void addActivationLayers(std::vector<OpSpec> &t) {
 }
 
 void addActivationFunctionals(std::vector<OpSpec> &t) {
+  addGeluSoftplus(t, "gelu", "softplus");
   for (const char *n : {"softmax", "log_softmax"})
     t.push_back({n,
                  {{"dim", ArgKind::Int, "null"}},

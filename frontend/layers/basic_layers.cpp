@@ -170,8 +170,7 @@ void addBasicLayers(std::vector<OpSpec> &t) {
          false,
          false,
          buildIdentity});
-  for (const char *u : {"Upsample", "SiLU", "Hardswish", "Hardsigmoid", "GELU",
-                        "Softplus", "LayerNorm", "GroupNorm"})
+  for (const char *u : {"Upsample", "LayerNorm", "GroupNorm"})
     t.push_back({u, {}, 0, 0, 8, true, true, buildUnsupported});
 }
 

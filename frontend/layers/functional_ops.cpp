@@ -167,8 +167,7 @@ void addFunctionalOps(std::vector<OpSpec> &t) {
          buildReduce});
   // The format's further ops, refused by name until they are implemented.
   for (const char *n : {"squeeze", "unsqueeze", "permute", "transpose", "chunk",
-                        "split", "matmul", "silu", "gelu", "hardswish",
-                        "hardsigmoid", "interpolate", "layer_norm"})
+                        "split", "matmul", "interpolate", "layer_norm"})
     t.push_back({n, {}, 0, 0, 1 << 16, true, true, buildUnsupported});
   t.push_back({"dropout",
                {{"p", ArgKind::Float, "0.5"},

@@ -1,7 +1,8 @@
 // Elementwise activation ops, one table row each: name, the runtime
 // epilogue id it lowers to, and its float attributes.
 //   relu, relu6, sigmoid, tanh, leaky_relu {negative_slope},
-//   hardtanh {min_val, max_val}, elu {alpha}
+//   hardtanh {min_val, max_val}, elu {alpha}, silu, hardswish, hardsigmoid,
+//   gelu (exact), gelu_tanh, softplus {beta, threshold}
 #include "ir/ops/op_helpers.h"
 #include "support/error.h"
 
@@ -13,7 +14,21 @@ namespace kiln::ops {
 namespace {
 
 /// The runtime's activation ids (kiln/kernels/common.h).
-enum RuntimeAct { kRelu = 1, kRelu6, kLeaky, kHardtanh, kSigmoid, kTanh, kElu };
+enum RuntimeAct {
+  kRelu = 1,
+  kRelu6,
+  kLeaky,
+  kHardtanh,
+  kSigmoid,
+  kTanh,
+  kElu,
+  kSilu,
+  kHardswish,
+  kHardsigmoid,
+  kGelu,
+  kGeluTanh,
+  kSoftplus
+};
 
 /// The reference definition of each activation, in double precision.
 double refRelu(double x, double, double) { return x > 0 ? x : 0; }
@@ -28,6 +43,24 @@ double refSigmoid(double x, double, double) {
   return 1.0 / (1.0 + std::exp(-x));
 }
 double refTanh(double x, double, double) { return std::tanh(x); }
+double refSilu(double x, double, double) { return x / (1.0 + std::exp(-x)); }
+double refHardsigmoid(double x, double, double) {
+  return std::min(std::max(x + 3.0, 0.0), 6.0) / 6.0;
+}
+double refHardswish(double x, double, double) {
+  return x * refHardsigmoid(x, 0, 0);
+}
+double refGelu(double x, double, double) {
+  return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)));
+}
+double refGeluTanh(double x, double, double) {
+  const double k = std::sqrt(2.0 / M_PI);
+  return 0.5 * x * (1.0 + std::tanh(k * (x + 0.044715 * x * x * x)));
+}
+/// a = beta, b = threshold: linear above the threshold, as PyTorch.
+double refSoftplus(double x, double beta, double threshold) {
+  return x * beta > threshold ? x : std::log1p(std::exp(x * beta)) / beta;
+}
 double refElu(double x, double a, double) {
   return x > 0 ? x : a * (std::exp(x) - 1.0);
 }
@@ -47,6 +80,12 @@ const ActRow kRows[] = {
     {"leaky_relu", kLeaky, "negative_slope", nullptr, refLeaky},
     {"hardtanh", kHardtanh, "min_val", "max_val", refHardtanh},
     {"elu", kElu, "alpha", nullptr, refElu},
+    {"silu", kSilu, nullptr, nullptr, refSilu},
+    {"hardswish", kHardswish, nullptr, nullptr, refHardswish},
+    {"hardsigmoid", kHardsigmoid, nullptr, nullptr, refHardsigmoid},
+    {"gelu", kGelu, nullptr, nullptr, refGelu},
+    {"gelu_tanh", kGeluTanh, nullptr, nullptr, refGeluTanh},
+    {"softplus", kSoftplus, "beta", "threshold", refSoftplus},
 };
 
 const ActRow &rowOf(const Op &op) {
@@ -134,5 +173,11 @@ extern const OpDef kTanhOp = makeDef(kRows[3]);
 extern const OpDef kLeakyReluOp = makeDef(kRows[4]);
 extern const OpDef kHardtanhOp = makeDef(kRows[5]);
 extern const OpDef kEluOp = makeDef(kRows[6]);
+extern const OpDef kSiluOp = makeDef(kRows[7]);
+extern const OpDef kHardswishOp = makeDef(kRows[8]);
+extern const OpDef kHardsigmoidOp = makeDef(kRows[9]);
+extern const OpDef kGeluOp = makeDef(kRows[10]);
+extern const OpDef kGeluTanhOp = makeDef(kRows[11]);
+extern const OpDef kSoftplusOp = makeDef(kRows[12]);
 
 } // namespace kiln::ops

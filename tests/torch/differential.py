@@ -672,6 +672,16 @@ def cases_activations():
     add("Sigmoid", lambda g, s: nn.Sigmoid(), 10, scale=6.0)
     add("Tanh", lambda g, s: nn.Tanh(), 10, scale=4.0)
     add("ELU", lambda g, s: nn.ELU(g.choice([1.0, 0.5, 2.0, 0.1])), 10)
+    add("SiLU", lambda g, s: nn.SiLU(), 8, scale=6.0)
+    add("Hardswish", lambda g, s: nn.Hardswish(), 8,
+        specials=(0.0, -3.0, 3.0))
+    add("Hardsigmoid", lambda g, s: nn.Hardsigmoid(), 8,
+        specials=(0.0, -3.0, 3.0))
+    add("GELU", lambda g, s: nn.GELU(g.choice(["none", "tanh"])), 10,
+        scale=4.0)
+    add("Softplus", lambda g, s: nn.Softplus(
+        *g.choice([(1.0, 20.0), (2.0, 5.0), (0.5, 1.0), (-1.0, 10.0)])), 10,
+        scale=6.0)
     add("Hardtanh", lambda g, s: nn.Hardtanh(
         *g.choice([(-1.0, 1.0), (-2.0, 0.5), (0.0, 3.0), (-0.25, 0.75)])), 10,
         specials=(0.0, -1.0, 1.0, -2.0, 0.5, 3.0, -0.25, 0.75))
@@ -913,7 +923,11 @@ def cases_ops():
     # elementwise activations and softmax
     for op, tfn, scale in (("relu", torch.relu, 3.0),
                            ("sigmoid", torch.sigmoid, 6.0),
-                           ("tanh", torch.tanh, 4.0)):
+                           ("tanh", torch.tanh, 4.0),
+                           ("silu", F.silu, 6.0),
+                           ("hardswish", F.hardswish, 4.0),
+                           ("hardsigmoid", F.hardsigmoid, 4.0),
+                           ("gelu", F.gelu, 4.0)):
         for i in range(8):
             gen = Gen("op:%s/%d" % (op, i))
             s = _act_shape(gen)
@@ -1017,6 +1031,8 @@ FUSABLE_ACTS = [
     ("Sigmoid", lambda: nn.Sigmoid()), ("Tanh", lambda: nn.Tanh()),
     ("ELU", lambda: nn.ELU(0.7)), ("PReLU", lambda: nn.PReLU()),
     ("RReLU", lambda: nn.RReLU(0.1, 0.3)),
+    ("SiLU", lambda: nn.SiLU()), ("Hardswish", lambda: nn.Hardswish()),
+    ("GELU", lambda: nn.GELU()), ("Softplus", lambda: nn.Softplus(2.0, 5.0)),
 ]
 
 

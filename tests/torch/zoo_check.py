@@ -43,7 +43,8 @@ sys.path.insert(0, os.path.join(ROOT, "tools", "kiln_export"))
 
 from kiln_export import export, reinit  # noqa: E402
 
-DEFAULT_MODELS = ["alexnet", "resnet18", "mobilenet_v2"]
+DEFAULT_MODELS = ["alexnet", "resnet18", "mobilenet_v2", "mobilenet_v3_small",
+                  "efficientnet_b0"]
 SHAPE = [1, 3, 224, 224]
 BENCH_RUNS = 20
 

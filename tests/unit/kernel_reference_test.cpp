@@ -241,6 +241,12 @@ TEST(KernelReference, Activations) {
   check("leaky_relu", {3, 7}, {}, {{"negative_slope", 0.2}});
   check("hardtanh", {3, 7}, {}, {{"min_val", -0.5}, {"max_val", 0.25}});
   check("elu", {3, 7}, {}, {{"alpha", 1.5}});
+  check("silu", {3, 7}, {}, {});
+  check("hardswish", {3, 7}, {}, {});
+  check("hardsigmoid", {3, 7}, {}, {});
+  check("gelu", {3, 7}, {}, {});
+  check("gelu_tanh", {3, 7}, {}, {});
+  check("softplus", {3, 7}, {}, {{"beta", 2.0}, {"threshold", 0.5}});
 }
 
 TEST(KernelReference, PreluSharedAndPerChannel) {

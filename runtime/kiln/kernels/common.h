@@ -21,12 +21,16 @@ inline float flog(float x) { return __builtin_logf(x); }
 inline float fsqrt(float x) { return __builtin_sqrtf(x); }
 inline float ftanh(float x) { return __builtin_tanhf(x); }
 inline float fpow(float x, float y) { return __builtin_powf(x, y); }
+inline float ferf(float x) { return __builtin_erff(x); }
+inline float flog1p(float x) { return __builtin_log1pf(x); }
 #else
 inline float fexp(float x) { return std::exp(x); }
 inline float flog(float x) { return std::log(x); }
 inline float fsqrt(float x) { return std::sqrt(x); }
 inline float ftanh(float x) { return std::tanh(x); }
 inline float fpow(float x, float y) { return std::pow(x, y); }
+inline float ferf(float x) { return std::erf(x); }
+inline float flog1p(float x) { return std::log1p(x); }
 #endif
 
 /// Kernels take their shapes in a parameter struct of 4-byte int and float
@@ -46,6 +50,12 @@ enum : int {
   ACT_SIGMOID = 5,
   ACT_TANH = 6,
   ACT_ELU = 7, ///< a = alpha
+  ACT_SILU = 8,
+  ACT_HARDSWISH = 9,
+  ACT_HARDSIGMOID = 10,
+  ACT_GELU = 11,      ///< exact (erf)
+  ACT_GELU_TANH = 12, ///< tanh approximation
+  ACT_SOFTPLUS = 13,  ///< a = beta, b = threshold
 };
 
 /// An activation and its two scalar arguments.
@@ -84,6 +94,23 @@ inline float activate(const Epilogue &e, float v) {
     return ftanh(v);
   case ACT_ELU:
     return v > 0.0f ? v : e.a * (fexp(v) - 1.0f);
+  case ACT_SILU:
+    return v / (1.0f + fexp(-v));
+  case ACT_HARDSWISH: {
+    const float r = v + 3.0f;
+    return v * (r < 0.0f ? 0.0f : (r > 6.0f ? 6.0f : r)) / 6.0f;
+  }
+  case ACT_HARDSIGMOID: {
+    const float r = v + 3.0f;
+    return (r < 0.0f ? 0.0f : (r > 6.0f ? 6.0f : r)) / 6.0f;
+  }
+  case ACT_GELU:
+    return 0.5f * v * (1.0f + ferf(v * 0.70710678118654752f));
+  case ACT_GELU_TANH:
+    return 0.5f * v *
+           (1.0f + ftanh(0.79788456080286536f * (v + 0.044715f * v * v * v)));
+  case ACT_SOFTPLUS:
+    return v * e.a > e.b ? v : flog1p(fexp(v * e.a)) / e.a;
   default:
     return v;
   }
