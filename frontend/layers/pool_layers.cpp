@@ -60,9 +60,8 @@ std::vector<Value *> pooled(BuildContext &ctx, Value *x, int ns, const char *op,
   return {y, idx};
 }
 
-std::vector<Value *> buildPool(BuildContext &ctx) {
+std::vector<Value *> buildPool(BuildContext &ctx, bool max) {
   int ns = ctx.spec.spatial;
-  bool max = std::string(ctx.spec.name).find("ax") != std::string::npos;
   auto k = ctx.args.spatial("kernel_size"), p = ctx.args.spatial("padding");
   auto s = strideOf(ctx);
   checkAtLeast(ctx, "kernel_size", k, 1);
@@ -154,9 +153,8 @@ std::vector<Value *> buildUnpool(BuildContext &ctx) {
                 {{"output_size", out}}, {idx});
 }
 
-std::vector<Value *> buildAdaptive(BuildContext &ctx) {
+std::vector<Value *> buildAdaptive(BuildContext &ctx, bool max) {
   int ns = ctx.spec.spatial;
-  bool max = std::string(ctx.spec.name).find("ax") != std::string::npos;
   Value *x = ctx.input(0);
   if (int(x->shape.size()) != ns + 1 && int(x->shape.size()) != ns + 2)
     ctx.error("expected an input of rank " + std::to_string(ns + 1) + " or " +
@@ -175,6 +173,19 @@ std::vector<Value *> buildAdaptive(BuildContext &ctx) {
   bool indices = max && ctx.args.boolean("return_indices");
   return pooled(ctx, x, ns, max ? "adaptive_max_pool" : "adaptive_avg_pool",
                 "adaptive_max_pool_indices", indices, {{"output_size", out}});
+}
+
+std::vector<Value *> buildMaxPool(BuildContext &ctx) {
+  return buildPool(ctx, true);
+}
+std::vector<Value *> buildAvgPool(BuildContext &ctx) {
+  return buildPool(ctx, false);
+}
+std::vector<Value *> buildAdaptiveMax(BuildContext &ctx) {
+  return buildAdaptive(ctx, true);
+}
+std::vector<Value *> buildAdaptiveAvg(BuildContext &ctx) {
+  return buildAdaptive(ctx, false);
 }
 
 std::vector<ArgSpec> maxArgs() {
@@ -221,32 +232,29 @@ void addFamily(std::vector<OpSpec> &t, const std::string &prefix,
                  false, build});
 }
 
+/// The pooling families under their layer names (`MaxPool2d`) or their
+/// functional names (`max_pool2d`); the functional forms take the layers'
+/// arguments and have no unpooling.
+void addPools(std::vector<OpSpec> &t, bool layers) {
+  addFamily(
+      t, layers ? "MaxPool" : "max_pool", [](int) { return maxArgs(); },
+      buildMaxPool);
+  addFamily(t, layers ? "AvgPool" : "avg_pool", avgArgs, buildAvgPool);
+  if (layers)
+    addFamily(
+        t, "MaxUnpool", [](int) { return unpoolArgs(); }, buildUnpool, 2);
+  addFamily(
+      t, layers ? "AdaptiveAvgPool" : "adaptive_avg_pool",
+      [](int) { return adaptiveArgs(false); }, buildAdaptiveAvg);
+  addFamily(
+      t, layers ? "AdaptiveMaxPool" : "adaptive_max_pool",
+      [](int) { return adaptiveArgs(true); }, buildAdaptiveMax);
+}
+
 } // namespace
 
-void addPoolLayers(std::vector<OpSpec> &t) {
-  addFamily(
-      t, "MaxPool", [](int) { return maxArgs(); }, buildPool);
-  addFamily(t, "AvgPool", avgArgs, buildPool);
-  addFamily(
-      t, "MaxUnpool", [](int) { return unpoolArgs(); }, buildUnpool, 2);
-  addFamily(
-      t, "AdaptiveAvgPool", [](int) { return adaptiveArgs(false); },
-      buildAdaptive);
-  addFamily(
-      t, "AdaptiveMaxPool", [](int) { return adaptiveArgs(true); },
-      buildAdaptive);
-}
+void addPoolLayers(std::vector<OpSpec> &t) { addPools(t, true); }
 
-void addPoolFunctionals(std::vector<OpSpec> &t) {
-  addFamily(
-      t, "max_pool", [](int) { return maxArgs(); }, buildPool);
-  addFamily(t, "avg_pool", avgArgs, buildPool);
-  addFamily(
-      t, "adaptive_avg_pool", [](int) { return adaptiveArgs(false); },
-      buildAdaptive);
-  addFamily(
-      t, "adaptive_max_pool", [](int) { return adaptiveArgs(true); },
-      buildAdaptive);
-}
+void addPoolFunctionals(std::vector<OpSpec> &t) { addPools(t, false); }
 
 } // namespace kiln

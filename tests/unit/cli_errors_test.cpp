@@ -252,18 +252,25 @@ std::vector<BadModel> badModels() {
   };
 }
 
+/// Writes the case's model.json (and weights.safetensors) into `dir`;
+/// returns the model's path and the path of the file the error names.
+std::pair<fs::path, std::string> writeBadModel(const fs::path &dir,
+                                               const BadModel &m) {
+  fs::path model = dir / "model.json";
+  fs::path weights = dir / "weights.safetensors";
+  writeFile(model, m.json);
+  if (!m.weights.empty())
+    writeFile(weights, m.weights);
+  return {model, (m.weightsAtFault ? weights : model).string()};
+}
+
 TEST(ErrorsCli, CompileBadModelReportsOneLineAndWritesNothing) {
   for (const BadModel &m : badModels()) {
     SCOPED_TRACE(m.name);
     ASSERT_FALSE(m.json.empty()) << "the case's edit does not apply";
     TempDir dir;
     ASSERT_FALSE(dir.path().empty());
-    fs::path model = dir.path() / "model.json";
-    fs::path weights = dir.path() / "weights.safetensors";
-    writeFile(model, m.json);
-    if (!m.weights.empty())
-      writeFile(weights, m.weights);
-    std::string file = (m.weightsAtFault ? weights : model).string();
+    auto [model, file] = writeBadModel(dir.path(), m);
 
     // An output folder that does not exist is not created.
     fs::path out = dir.path() / "out";
@@ -296,12 +303,7 @@ TEST(ErrorsCli, BuildBadModelLeavesNoProgram) {
     ASSERT_FALSE(m.json.empty()) << "the case's edit does not apply";
     TempDir dir;
     ASSERT_FALSE(dir.path().empty());
-    fs::path model = dir.path() / "model.json";
-    fs::path weights = dir.path() / "weights.safetensors";
-    writeFile(model, m.json);
-    if (!m.weights.empty())
-      writeFile(weights, m.weights);
-    std::string file = (m.weightsAtFault ? weights : model).string();
+    auto [model, file] = writeBadModel(dir.path(), m);
     fs::path prog = dir.path() / "prog";
     std::vector<std::string> args = {"build", model.string(), "-o",
                                      prog.string()};
