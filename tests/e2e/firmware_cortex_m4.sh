@@ -8,7 +8,9 @@
 #      size of NAME.weights.bin (and NAME::kWeightBytes).
 #   2. A tiny main.cpp (static arena, inputs and outputs; calls NAME_run and
 #      returns its status) links into a bare-metal ELF (newlib nosys.specs,
-#      --gc-sections; a minimal startup and linker script if that fails);
+#      --gc-sections; if that fails, or KILN_FW_FORCE_MINIMAL_STARTUP is set,
+#      examples/firmware_cortex_m4's startup.cpp and cortex_m4.ld with a
+#      64 MiB memory map);
 #      flash (text+data) holds at least the weights, RAM (data+bss) at least
 #      the arena.
 #   3. The same object compile with --embed=array: no weights file, .data
@@ -168,53 +170,18 @@ else
     echo "  nosys.specs link failed, trying a minimal startup:"
     sed 's/^/    /' "$link_log"
   }
-  # A minimal startup: vector table, reset handler copying .data and clearing
-  # .bss, and a linker script with room for large models (64 MiB each).
-  cat >"$work/startup.cpp" <<'EOF'
-// Written by firmware_cortex_m4.sh: minimal Cortex-M4 startup.
-#include <stdint.h>
-extern "C" {
-extern uint32_t _sidata, _sdata, _edata, _sbss, _ebss, _estack;
-int main();
-[[noreturn]] void Reset_Handler() {
-  for (uint32_t *s = &_sidata, *d = &_sdata; d < &_edata;)
-    *d++ = *s++;
-  for (uint32_t *d = &_sbss; d < &_ebss;)
-    *d++ = 0;
-  // Enable the FPU (CP10, CP11 full access) before any float code runs.
-  *reinterpret_cast<volatile uint32_t *>(0xE000ED88) |= 0xFu << 20;
-  main();
-  for (;;) {
-  }
-}
-[[noreturn]] void Default_Handler() {
-  for (;;) {
-  }
-}
-__attribute__((section(".isr_vector"), used)) const void *const vectors[] = {
-    &_estack, reinterpret_cast<const void *>(&Reset_Handler),
-    reinterpret_cast<const void *>(&Default_Handler),
-    reinterpret_cast<const void *>(&Default_Handler)};
-}
-EOF
-  cat >"$work/link.ld" <<'EOF'
-/* Written by firmware_cortex_m4.sh: minimal Cortex-M4 memory map. */
+  # The firmware example's minimal startup (vector table, reset handler
+  # copying .data, clearing .bss, enabling the FPU) and linker script, with a
+  # memory map that has room for large models (64 MiB each).
+  fw=$(cd "$(dirname "$0")/../../examples/firmware_cortex_m4" && pwd)
+  cat >"$work/memory.ld" <<'EOF'
+/* Written by firmware_cortex_m4.sh: room for large models. */
 MEMORY { FLASH (rx) : ORIGIN = 0x08000000, LENGTH = 64M
          RAM (rwx)  : ORIGIN = 0x20000000, LENGTH = 64M }
-ENTRY(Reset_Handler)
-SECTIONS {
-  .isr_vector : { KEEP(*(.isr_vector)) } > FLASH
-  .text : { *(.text*) *(.rodata*) . = ALIGN(4); } > FLASH
-  .ARM.exidx : { *(.ARM.exidx*) } > FLASH
-  _sidata = LOADADDR(.data);
-  .data : { _sdata = .; *(.data*) . = ALIGN(4); _edata = .; } > RAM AT > FLASH
-  .bss (NOLOAD) : { _sbss = .; *(.bss*) *(COMMON) . = ALIGN(4); _ebss = .; } > RAM
-  _estack = ORIGIN(RAM) + LENGTH(RAM);
-}
 EOF
-  "$cxx" "${strict[@]}" -c "$work/startup.cpp" -o "$work/startup.o" ||
+  "$cxx" "${strict[@]}" -c "$fw/startup.cpp" -o "$work/startup.o" ||
     fail "the minimal startup does not compile"
-  "$cxx" "${target[@]}" -nostartfiles -T "$work/link.ld" -Wl,--gc-sections \
+  "$cxx" "${target[@]}" -nostartfiles -L "$work" -L "$fw" -T cortex_m4.ld -Wl,--gc-sections \
     "$work/startup.o" "$work/main.o" "$out/$name.o" -lm -lc -lgcc -o "$elf" \
     >"$link_log" 2>&1 || { cat "$link_log" >&2; fail "the bare-metal link failed"; }
   linked="minimal startup and linker script"
