@@ -9,7 +9,8 @@
 namespace kiln {
 
 std::vector<std::vector<float>>
-interpret(const Graph &g, const std::vector<std::vector<float>> &inputs) {
+interpret(const Graph &g, const std::vector<std::vector<float>> &inputs,
+          const ValueObserver &observe) {
   KILN_ASSERT(inputs.size() == g.inputs.size(), "wrong number of inputs");
   std::unordered_map<const Value *, std::vector<float>> values;
   auto data = [&](const Value *v) -> const float * {
@@ -39,6 +40,9 @@ interpret(const Graph &g, const std::vector<std::vector<float>> &inputs) {
     KILN_ASSERT(op->def->evaluate,
                 std::string(op->name()) + " has no reference evaluation");
     op->def->evaluate(*op, in, out);
+    if (observe)
+      for (const Value *r : op->results)
+        observe(*r, values.at(r));
   }
   std::vector<std::vector<float>> result;
   for (const auto &[name, v] : g.outputs) {

@@ -26,6 +26,9 @@ void writeFiles(const std::string &dir, const GeneratedFiles &files) {
       if (ec)
         throw Error(target.parent_path().string(), "",
                     "cannot create the directory: " + ec.message());
+      if (fs::is_directory(target, ec))
+        throw Error(target.string(), "",
+                    "cannot write the file: a directory has that name");
       fs::path tmp = target;
       tmp += ".kiln-tmp";
       std::ofstream out(tmp, std::ios::binary | std::ios::trunc);

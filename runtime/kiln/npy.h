@@ -423,6 +423,69 @@ inline bool read_f32(const char *path, std::vector<int64_t> &shape,
   return true;
 }
 
+namespace detail {
+
+/// The header of a version 1.0 .npy file of 4-byte elements `descr`
+/// ('<f4', '<i4') and `shape`: magic, version, length and the dict, padded
+/// so the data starts at a multiple of 64 bytes as numpy does. False (and
+/// `why`) if the shape is invalid or the header too long.
+inline bool header_bytes(const char *descr, const std::vector<int64_t> &shape,
+                         std::string &bytes, uint64_t &count,
+                         std::string &why) {
+  if (!element_count(shape, count, why))
+    return false;
+  std::string header =
+      std::string("{'descr': '") + descr +
+      "', 'fortran_order': False, 'shape': " + shape_string(shape) + ", }";
+  // magic (6) + version (2) + length (2) + header + '\n' = multiple of 64.
+  const size_t unpadded = 10 + header.size() + 1;
+  header.append((64 - unpadded % 64) % 64, ' ');
+  header += '\n';
+  if (header.size() > 65535) {
+    why = "the header for shape " + shape_string(shape) +
+          " is longer than a version 1.0 header can be";
+    return false;
+  }
+  const char prefix[10] = {'\x93',
+                           'N',
+                           'U',
+                           'M',
+                           'P',
+                           'Y',
+                           1,
+                           0,
+                           static_cast<char>(header.size() & 0xff),
+                           static_cast<char>(header.size() >> 8)};
+  bytes.assign(prefix, sizeof prefix);
+  bytes += header;
+  return true;
+}
+
+} // namespace detail
+
+/// The bytes of a C-order .npy version 1.0 file holding `shape` elements of
+/// the 4-byte little-endian type `descr` ('<f4' or '<i4') taken from
+/// `words` (host order; the product of `shape` words, one for shape {}).
+/// Returns false and sets `error` (naming `name`) on failure.
+inline bool encode(const char *name, const char *descr,
+                   const std::vector<int64_t> &shape, const void *words,
+                   std::string &bytes, std::string &error) {
+  uint64_t count = 0;
+  std::string why;
+  if (!detail::header_bytes(descr, shape, bytes, count, why))
+    return detail::fail(error, name, "cannot write .npy: " + why);
+  if (count > 0 && !words)
+    return detail::fail(error, name,
+                        "cannot write .npy: no data given for shape " +
+                            detail::shape_string(shape));
+  const size_t start = bytes.size();
+  bytes.append(static_cast<const char *>(words),
+               static_cast<size_t>(count) * 4);
+  if (!detail::host_is_little_endian())
+    detail::swap_words(&bytes[start], static_cast<size_t>(count));
+  return true;
+}
+
 /// Writes a float32 C-order .npy version 1.0 file, the header padded so the
 /// data starts at a multiple of 64 bytes as numpy does. `data` holds the
 /// product of `shape` elements (one for shape {}). Returns false and sets
@@ -433,43 +496,20 @@ inline bool write_f32(const char *path, const std::vector<int64_t> &shape,
   if (!path)
     return fail(error, path, "no file name given");
   uint64_t count = 0;
-  std::string why;
-  if (!detail::element_count(shape, count, why))
+  std::string why, header;
+  if (!detail::header_bytes("<f4", shape, header, count, why))
     return fail(error, path, "cannot write .npy: " + why);
   if (count > 0 && !data)
     return fail(error, path,
                 "cannot write .npy: no data given for shape " +
                     detail::shape_string(shape));
 
-  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': " +
-                       detail::shape_string(shape) + ", }";
-  // magic (6) + version (2) + length (2) + header + '\n' = multiple of 64.
-  const size_t unpadded = 10 + header.size() + 1;
-  header.append((64 - unpadded % 64) % 64, ' ');
-  header += '\n';
-  if (header.size() > 65535)
-    return fail(error, path,
-                "cannot write .npy: the header for shape " +
-                    detail::shape_string(shape) +
-                    " is longer than a version 1.0 header can be");
-
   std::FILE *f = std::fopen(path, "wb");
   if (!f)
     return fail(error, path,
                 std::string("cannot open .npy file for writing: ") +
                     std::strerror(errno));
-  unsigned char prefix[10] = {0x93,
-                              'N',
-                              'U',
-                              'M',
-                              'P',
-                              'Y',
-                              1,
-                              0,
-                              static_cast<unsigned char>(header.size() & 0xff),
-                              static_cast<unsigned char>(header.size() >> 8)};
-  bool ok = std::fwrite(prefix, 1, sizeof prefix, f) == sizeof prefix &&
-            std::fwrite(header.data(), 1, header.size(), f) == header.size();
+  bool ok = std::fwrite(header.data(), 1, header.size(), f) == header.size();
   if (ok && count > 0) {
     if (detail::host_is_little_endian()) {
       ok = std::fwrite(data, 4, static_cast<size_t>(count), f) == count;

@@ -53,6 +53,10 @@ optimisation (compile, build, opt; run and info only when asked):
   --verify-each           run the IR verifier after every pass
   --input NAME=FILE.npy   run: an input (float32, C order)
   --output NAME=FILE.npy  run: where to write an output (default: print)
+  --dump-values DIR       run: also write every intermediate value as
+                          DIR/VALUE.npy and DIR/index.json (value, op,
+                          module path, JSON location, shape); use -O0 (the
+                          default) for one value per layer and step
   --backend=cpp|llvm      build: through the C++ backend and the C++
                           compiler (default), or an LLVM backend object
                           linked with the generated main
@@ -103,6 +107,7 @@ Options parse(int argc, char **argv) {
                                            "--weights-section",
                                            "--input",
                                            "--output",
+                                           "--dump-values",
                                            "--cxx",
                                            "--cxxflag",
                                            "--keep-sources",
@@ -214,6 +219,10 @@ Options parse(int argc, char **argv) {
       o.inputs.push_back(splitAssign("--input", v));
     } else if (a == "--output") {
       o.outputs.push_back(splitAssign("--output", v));
+    } else if (a == "--dump-values") {
+      if (v.empty())
+        usageError("--dump-values expects a directory");
+      o.dumpValues = v;
     } else if (a == "--cxx") {
       o.cxx = v;
     } else if (a == "--cxxflag") {
@@ -234,6 +243,8 @@ Options parse(int argc, char **argv) {
     return o;
   if (o.model.empty())
     usageError(o.command == "opt" ? "missing FILE.kir" : "missing MODEL.json");
+  if (!o.dumpValues.empty() && o.command != "run")
+    usageError("--dump-values is an option of run");
   if (o.command == "build" && o.output.empty())
     usageError("build needs -o PROGRAM");
   bool llvm = usesLlvm(o);

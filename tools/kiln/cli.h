@@ -23,6 +23,9 @@ struct Options {
   bool printLocations = false;
   /// `--input NAME=FILE` / `--output NAME=FILE` (run).
   std::vector<std::pair<std::string, std::string>> inputs, outputs;
+  /// `--dump-values DIR` (run): every intermediate value as DIR/NAME.npy
+  /// plus DIR/index.json.
+  std::string dumpValues;
   /// build: the C++ compiler, extra flags, and where to keep the sources.
   std::string cxx;
   std::vector<std::string> cxxFlags;

@@ -13,6 +13,10 @@ namespace kiln::commands {
 /// whether the command optimises when no -O / --passes is given.
 std::unique_ptr<Graph> load(const cli::Options &o, bool optimizeByDefault);
 
+/// The passes the options ask for, in order (empty: -O0).
+std::vector<std::string> pipeline(const cli::Options &o,
+                                  bool optimizeByDefault);
+
 /// Runs the passes the options ask for on `g`.
 void optimize(Graph &g, const cli::Options &o, bool optimizeByDefault);
 

@@ -9,13 +9,17 @@
 
 namespace kiln::commands {
 
-void optimize(Graph &g, const cli::Options &o, bool optimizeByDefault) {
-  std::vector<std::string> pipeline;
+std::vector<std::string> pipeline(const cli::Options &o,
+                                  bool optimizeByDefault) {
   if (o.passes)
-    pipeline = *o.passes;
-  else if (o.optLevel > 0 || (o.optLevel < 0 && optimizeByDefault))
-    pipeline = defaultPipeline();
-  PassManager(pipeline, o.instr).run(g);
+    return *o.passes;
+  if (o.optLevel > 0 || (o.optLevel < 0 && optimizeByDefault))
+    return defaultPipeline();
+  return {};
+}
+
+void optimize(Graph &g, const cli::Options &o, bool optimizeByDefault) {
+  PassManager(pipeline(o, optimizeByDefault), o.instr).run(g);
 }
 
 std::unique_ptr<Graph> load(const cli::Options &o, bool optimizeByDefault) {

@@ -1,11 +1,14 @@
 // `kiln run`: evaluates a model with the reference interpreter on .npy
-// inputs and writes or prints its outputs.
+// inputs and writes or prints its outputs (and, with --dump-values, every
+// intermediate value).
 #include "ir/interpreter.h"
 #include "kiln/npy.h"
 #include "support/error.h"
 #include "tools/kiln/commands.h"
+#include "tools/kiln/value_dump.h"
 
 #include <cstdio>
+#include <optional>
 
 namespace kiln::commands {
 
@@ -35,7 +38,20 @@ int run(const cli::Options &o) {
     if (!given[i])
       throw Error("kiln", "",
                   "missing --input " + g->inputs[i]->name + "=FILE.npy");
-  auto outputs = interpret(*g, inputs);
+  std::optional<ValueDump> dump;
+  ValueObserver observe;
+  if (!o.dumpValues.empty()) {
+    dump.emplace(*g, o.model, pipeline(o, false));
+    for (size_t i = 0; i < inputs.size(); ++i)
+      dump->add(*g->inputs[i], inputs[i]);
+    dump->prepare(o.dumpValues);
+    observe = [&](const Value &v, const std::vector<float> &d) {
+      dump->add(v, d);
+    };
+  }
+  auto outputs = interpret(*g, inputs, observe);
+  if (dump)
+    dump->write();
   std::vector<bool> written(outputs.size());
   for (const auto &[name, file] : o.outputs) {
     size_t i = 0;
