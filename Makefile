@@ -2,6 +2,8 @@
 #   make demo   install what is missing, build, compile examples/lenet to a
 #               static binary and run it
 #   make test   install what is missing, build, run the whole test suite
+#               (but the long tests)
+#   make test-long  the long tests: the torchvision examples (ctest -L long)
 # and `make` (build the driver at build/bin/kiln), `make install PREFIX=...`.
 
 BUILD   ?= build
@@ -9,7 +11,7 @@ PREFIX  ?= /usr/local
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 KILN    := $(BUILD)/bin/kiln
 
-.PHONY: all deps build demo test install bench clean
+.PHONY: all deps build demo test test-long install bench clean
 
 all: build
 
@@ -26,7 +28,10 @@ demo: build
 	examples/lenet/run_demo.sh $(KILN)
 
 test: build
-	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) -LE long
+
+test-long: build
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) -L long
 
 bench: build
 	bench/run_benchmarks.sh $(KILN)
