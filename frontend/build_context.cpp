@@ -183,6 +183,7 @@ static const std::vector<OpSpec> &functionalTable() {
     addFunctionalOps(v);
     addPoolFunctionals(v);
     addActivationFunctionals(v);
+    addShapeFunctionals(v);
     return v;
   }();
   return t;

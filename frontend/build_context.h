@@ -145,5 +145,6 @@ void addBasicLayers(std::vector<OpSpec> &t);
 void addFunctionalOps(std::vector<OpSpec> &t);
 void addPoolFunctionals(std::vector<OpSpec> &t);
 void addActivationFunctionals(std::vector<OpSpec> &t);
+void addShapeFunctionals(std::vector<OpSpec> &t);
 
 } // namespace kiln

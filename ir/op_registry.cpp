@@ -15,7 +15,7 @@ extern const OpDef kConvOp, kConvTransposeOp, kMaxPoolOp, kAvgPoolOp, kLinearOp,
     kSoftmaxOp, kLogSoftmaxOp, kLocalResponseNormOp, kBatchNormBatchStatsOp,
     kAddOp, kSubOp, kMulOp, kDivOp, kSumOp, kMeanOp, kCatOp, kIdentityOp,
     kIndicesToFloatOp, kSiluOp, kHardswishOp, kHardsigmoidOp, kGeluOp,
-    kGeluTanhOp, kSoftplusOp;
+    kGeluTanhOp, kSoftplusOp, kTransposeOp, kSliceOp, kMatmulOp;
 } // namespace ops
 
 const std::vector<const OpDef *> &allOps() {
@@ -60,6 +60,9 @@ const std::vector<const OpDef *> &allOps() {
       &ops::kGeluOp,
       &ops::kGeluTanhOp,
       &ops::kSoftplusOp,
+      &ops::kTransposeOp,
+      &ops::kSliceOp,
+      &ops::kMatmulOp,
   };
   return table;
 }

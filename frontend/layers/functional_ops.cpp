@@ -166,8 +166,7 @@ void addFunctionalOps(std::vector<OpSpec> &t) {
          false,
          buildReduce});
   // The format's further ops, refused by name until they are implemented.
-  for (const char *n : {"squeeze", "unsqueeze", "permute", "transpose", "chunk",
-                        "split", "matmul", "interpolate", "layer_norm"})
+  for (const char *n : {"interpolate", "layer_norm"})
     t.push_back({n, {}, 0, 0, 1 << 16, true, true, buildUnsupported});
   t.push_back({"dropout",
                {{"p", ArgKind::Float, "0.5"},

@@ -68,6 +68,10 @@ KILN_WRAP(reduce, ReduceParams, (F x, Y y), (x, y))
 KILN_WRAP(copy_slice, SliceParams, (F x, Y y), (x, y))
 // pad.h
 KILN_WRAP(pad, PadParams, (F x, Y y), (x, y))
+// transpose.h, slice.h, matmul.h
+KILN_WRAP(transpose, TransposeParams, (F x, Y y), (x, y))
+KILN_WRAP(slice_range, SliceRangeParams, (F x, Y y), (x, y))
+KILN_WRAP(matmul, MatmulParams, (F a, F b, Y y), (a, b, y))
 
 /// The output copies (no parameter struct: the element count).
 extern "C" void kiln_rt_copy(kiln_rt::index_t n, F x, Y y) {

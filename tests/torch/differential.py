@@ -198,7 +198,9 @@ def write_batch(directory, cases, name):
         for n, x in zip(ins, c.inputs):
             inputs.append((n, x.shape))
             f = os.path.join(directory, n + ".npy")
-            np.save(f, np.ascontiguousarray(x, dtype=np.float32))
+            # (np.asarray keeps a 0-d input 0-d; ascontiguousarray makes
+            # it 1-d)
+            np.save(f, np.asarray(x, dtype=np.float32, order="C"))
             in_args += ["--input", "%s=%s" % (n, f)]
         outs = out_names(i, c)
         step = {"out": outs[0] if c.n_out == 1 else outs, "call": child,

@@ -7,7 +7,7 @@ import re
 
 from cases.core import REJECTED  # noqa: F401
 
-FAMILIES = ["conv", "pool", "layers", "ops", "fusion"]
+FAMILIES = ["conv", "pool", "layers", "ops", "shape_ops", "fusion"]
 
 
 def _modules():
