@@ -219,6 +219,36 @@ class UsesConv2dFunction(nn.Module):
         return F.conv2d(x, self.weight)
 
 
+class ShapeOps(nn.Module):
+    """Every PyTorch spelling of squeeze, unsqueeze, permute, transpose,
+    chunk, split and matmul that the exporter maps (x: [2, 6, 4])."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(4, 5))
+        self.lin = nn.Linear(4, 4)
+
+    def forward(self, x):
+        a, b = x.chunk(2, dim=1)                     # 2 x [2, 3, 4]
+        parts = torch.chunk(x, 4, 1)                 # 3 pieces (6 / ceil 1.5)
+        c = parts[0] + parts[2]                      # [2, 2, 4]
+        s1, s2, s3 = torch.split(x, [1, 3, 2], dim=1)
+        (t1,) = x.split(4, -1)                       # [2, 6, 4], one piece
+        u = a.unsqueeze(0).squeeze()                 # [2, 3, 4]
+        v0 = torch.squeeze(s1, 1)                    # [2, 4]
+        v = v0 @ self.w                              # [2, 5]
+        p = b.permute(0, 2, 1).contiguous()          # [2, 4, 3]
+        q = torch.permute(p, (2, 0, 1))              # [3, 2, 4]
+        r = torch.transpose(q, 0, -1).transpose(1, 2)  # [4, 3, 2]
+        m = torch.matmul(u, p)                       # [2, 3, 3]
+        n = torch.bmm(m, s2.transpose(1, 2).mT)      # [2, 3, 4]
+        o = torch.mm(self.lin(v0).t(), v0).T         # [4, 4]
+        d = torch.matmul(torch.mean(v0, 0), self.w)  # 1-D x 2-D: [5]
+        e = x.swapaxes(0, 2).mT                      # [4, 2, 6]
+        return (c, u, v, r, n + s2, o, e, t1.unsqueeze(-1),
+                torch.matmul(d, d), torch.matmul(v0, torch.mean(v0, 0)), s3)
+
+
 # ---------------------------------------------------------------------------
 # Helpers
 
@@ -429,6 +459,36 @@ class TraceTest(unittest.TestCase):
         self.assertEqual(ops["cat"]["in"][0], fwd[0]["out"][0])
         self.assertEqual(ops["adaptive_avg_pool2d"]["output_size"], [1, 1])
         self.assertEqual(ops["reshape"]["shape"], [2, 9])
+
+    def test_shape_ops_and_matmul(self):
+        module = ShapeOps()
+        reinit(module, 3)
+        module.eval()
+        path = export(module, [("x", [2, 6, 4])], os.path.join(self.dir, "s"))
+        with open(path) as f:
+            fwd = json.load(f)["model"]["forward"]
+        ops = [st["op"] for st in fwd if "op" in st]
+        for op in ("chunk", "split", "squeeze", "unsqueeze", "permute",
+                   "transpose", "matmul"):
+            self.assertIn(op, ops)
+        chunks = [st for st in fwd if st.get("op") == "chunk"]
+        self.assertEqual([len(st["out"]) for st in chunks], [2, 3])
+        # x.t() of a 2-D value and x.T are transposes; contiguous is no step
+        self.assertNotIn("contiguous", ops)
+        outs = ["y%d" % i for i in range(11)]
+        if not HAVE_KILN:
+            return
+        x = np.random.RandomState(3).standard_normal([2, 6, 4]).astype(
+            np.float32)
+        got = self.kiln_run(path, {"x": x}, outs)
+        with torch.no_grad():
+            want = module(torch.from_numpy(x.copy()))
+        self.assertEqual(len(got), len(want))
+        for g, w in zip(got, want):
+            w = w.numpy()
+            self.assertEqual(g.shape, w.shape)
+            np.testing.assert_allclose(g, w, rtol=0,
+                                       atol=1e-5 * max(1, np.abs(w).max()))
 
     # -- refusals ---------------------------------------------------------
     def test_lstm_refused(self):

@@ -3,7 +3,8 @@
 
 usage: zoo_check.py [--kiln PATH] [--work DIR] [--models a,b,...]
 
-For each model (default: alexnet, resnet18, mobilenet_v2; torchvision's
+For each model (default: alexnet, resnet18, mobilenet_v2, mobilenet_v3_small,
+efficientnet_b0, shufflenet_v2_x0_5; torchvision's
 default num_classes, random weights from kiln_export.reinit(seed 0), eval
 mode, batch 1, 224x224):
 
@@ -44,7 +45,7 @@ sys.path.insert(0, os.path.join(ROOT, "tools", "kiln_export"))
 from kiln_export import export, reinit  # noqa: E402
 
 DEFAULT_MODELS = ["alexnet", "resnet18", "mobilenet_v2", "mobilenet_v3_small",
-                  "efficientnet_b0"]
+                  "efficientnet_b0", "shufflenet_v2_x0_5"]
 SHAPE = [1, 3, 224, 224]
 BENCH_RUNS = 20
 

@@ -448,6 +448,16 @@ def _register_all():
          "split")
     _reg([torch.matmul, operator.matmul] + _m("matmul"),
          [("input", _REQ), ("other", _REQ)], "matmul")
+    # exactly matmul where they are defined (2-D x 2-D; 3-D x 3-D with one
+    # batch size), and exactly transpose
+    _reg([torch.mm, torch.bmm] + _m("mm", "bmm"),
+         [("input", _REQ), ("mat2", _REQ)], "matmul", other="mat2")
+    _reg([torch.t] + _m("t"), _P_UNARY, "t")
+    _reg([_opt(torch, "swapaxes")] + _m("swapaxes"),
+         [("input", _REQ), ("axis0", _REQ), ("axis1", _REQ)], "transpose",
+         names=("axis0", "axis1"))
+    _reg([_opt(torch, "swapdims")] + _m("swapdims"),
+         [("input", _REQ), ("dim0", _REQ), ("dim1", _REQ)], "transpose")
     for op, fns, meths in (("mean", [torch.mean], ["mean"]),
                            ("sum", [torch.sum], ["sum"])):
         _reg(fns + _m(*meths), [("input", _REQ), ("dim", None),
@@ -506,7 +516,7 @@ except ImportError:  # pragma: no cover
 _INPLACE_FUNCTIONS = {F.relu_, torch.relu_}
 # Functions/methods whose result may share memory with their first argument.
 _ALIAS_HANDLERS = {"alias", "view", "flatten", "squeeze", "unsqueeze",
-                   "permute", "transpose", "chunk", "split", "dropout",
+                   "permute", "transpose", "t", "chunk", "split", "dropout",
                    "stochastic_depth"}
 
 # Nearest alternatives for common functions the format does not have.
@@ -535,7 +545,6 @@ _FUNCTION_HINTS = {
     "float": "nothing: Kiln computes in float32",
     "expand": "mul / add with broadcasting",
     "repeat": "cat",
-    "t": "transpose(0, 1)",
     "narrow": "torch.split",
     "item": "a value computed from shapes only",
     "tolist": "a value computed from shapes only",
@@ -891,6 +900,8 @@ class _Forward:
             attr = n.args[1]
             if attr in ("shape", "ndim") or static_in:
                 return self.static(n)
+            if attr in ("T", "mT"):
+                return self.transposed_attr(n, attr)
             self.fail(n, "reads the attribute %r of a tensor" % attr,
                       "x.shape / x.size()")
         spec = _lookup(key)
@@ -1080,10 +1091,39 @@ class _Forward:
             x, dims = b["input"], self.const(n, b["dims"])
         self.op(n, "permute", [self.tensor(n, x)], {"dims": _to_plain(dims)})
 
-    def h_transpose(self, n, b):
+    def h_transpose(self, n, b, names=("dim0", "dim1")):
         self.op(n, "transpose", [self.tensor(n, b["input"])],
-                {"dim0": int(self.const(n, b["dim0"])),
-                 "dim1": int(self.const(n, b["dim1"]))})
+                {"dim0": int(self.const(n, b[names[0]])),
+                 "dim1": int(self.const(n, b[names[1]]))})
+
+    def rank_of(self, n, a):
+        info = self.record.get(a) if isinstance(a, fx.Node) else None
+        if not isinstance(info, _TensorInfo):
+            self.fail(n, "the rank of operand %r is unknown (the module was "
+                         "never called in the eager run)" % (a,))
+        return len(info.shape)
+
+    def h_t(self, n, b):
+        """x.t(): the transpose of a 2-D tensor, the tensor itself below."""
+        if self.rank_of(n, b["input"]) < 2:
+            return self.h_alias(n, b)
+        self.op(n, "transpose", [self.tensor(n, b["input"])],
+                {"dim0": 0, "dim1": 1})
+
+    def transposed_attr(self, n, attr):
+        """x.T (every dim reversed) and x.mT (the last two swapped)."""
+        x = n.args[0]
+        rank = self.rank_of(n, x)
+        if attr == "mT":
+            if rank < 2:
+                self.fail(n, "x.mT of a tensor of rank %d" % rank)
+            self.op(n, "transpose", [self.tensor(n, x)],
+                    {"dim0": -2, "dim1": -1})
+        elif rank < 2:
+            self.env[n] = self.tensor(n, x)
+        else:
+            self.op(n, "permute", [self.tensor(n, x)],
+                    {"dims": list(range(rank - 1, -1, -1))})
 
     def h_chunk(self, n, b):
         self.op(n, "chunk", [self.tensor(n, b["input"])],
@@ -1096,9 +1136,9 @@ class _Forward:
                 {"split_size_or_sections": _to_plain(self.const(n, s)),
                  "dim": int(self.const(n, b["dim"]))})
 
-    def h_matmul(self, n, b):
+    def h_matmul(self, n, b, other="other"):
         self.op(n, "matmul", [self.tensor(n, b["input"]),
-                              self.tensor(n, b["other"])])
+                              self.tensor(n, b[other])])
 
     def h_reduce(self, n, b, op):
         if self.const(n, b["dtype"]) is not None:
@@ -1224,6 +1264,9 @@ class _Forward:
             if spec and spec[2] in _ALIAS_HANDLERS:
                 return True
             if n.op == "call_function" and n.target is operator.getitem:
+                return True
+            if n.op == "call_function" and n.target is builtins.getattr \
+                    and n.args[1] in ("T", "mT"):
                 return True
         if n.op == "call_module":
             try:
