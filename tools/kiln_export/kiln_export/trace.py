@@ -604,6 +604,7 @@ class _Forward:
         self.parameters = {}
         self.skip = set()
         self.collapsed = {}            # last node of a chain -> step
+        self.step_nodes = {}           # step index -> the fx node it computes
 
     # -- errors ----------------------------------------------------------
     def fail(self, node, what, hint=None):
@@ -787,6 +788,7 @@ class _Forward:
                 continue
             if n.op == "placeholder":
                 continue
+            first = len(self.steps)
             if n.op == "get_attr":
                 self.get_attr(n, own)
             elif n.op == "call_module":
@@ -797,6 +799,8 @@ class _Forward:
                 ret = self.output(n)
             else:
                 self.fail(n, "unknown fx node kind %s" % n.op)
+            self.step_nodes.update((i, n) for i in range(first,
+                                                         len(self.steps)))
         self.steps.append({"return": ret})
         return self.steps
 
@@ -1337,6 +1341,7 @@ class _Exporter:
         self.first_placeholder = {}  # id(user module) -> first input name
         self.extra_tensors = {}
         self.modules_by_id = {}
+        self.forwards = {}  # user module path -> its _Forward (compare.py)
 
     # -- classification ----------------------------------------------------
     def kind(self, m):
@@ -1549,6 +1554,7 @@ class _Exporter:
                                              node.name))
         fwd = _Forward(self, m, path, gm, record, input_names, concrete)
         steps = fwd.run()
+        self.forwards[path] = fwd
         e = {"type": tname}
         if input_names is None:
             e["inputs"] = fwd.input_placeholders
@@ -1828,6 +1834,16 @@ def load_module(spec, kwargs=None):
     return m
 
 
+def build_module(spec, kwargs, seed):
+    """The module of MODULE_SPEC with the weights kiln-export writes: built
+    under ``torch.manual_seed(seed)``, ``reinit(module, seed)``, eval mode."""
+    torch.manual_seed(seed)
+    module = load_module(spec, kwargs)
+    reinit(module, seed)
+    module.eval()
+    return module
+
+
 def parse_input(text):
     if ":" not in text:
         raise ExportError("--input %r: expected NAME:D0,D1,..." % text)
@@ -1893,6 +1909,10 @@ def check(kiln, json_path, module, inputs, seed=0, workdir=None, extra=()):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if any(a == "--compare" or a.startswith("--compare=") for a in argv):
+        from .compare import main as compare_main  # layer by layer
+        return compare_main(argv)
     ap = argparse.ArgumentParser(
         prog="kiln-export",
         description="Export a PyTorch nn.Module to the Kiln model format "
@@ -1923,10 +1943,7 @@ def main(argv=None):
         if not isinstance(kwargs, dict):
             raise ExportError("--kwargs: expected a JSON object")
         inputs = [parse_input(t) for t in a.input]
-        torch.manual_seed(a.seed)
-        module = load_module(a.module, kwargs)
-        reinit(module, a.seed)
-        module.eval()
+        module = build_module(a.module, kwargs, a.seed)
         path = export(module, inputs, a.output, a.name)
         print("wrote %s and %s" % (path, os.path.join(a.output,
                                                        "model.safetensors")))
