@@ -209,6 +209,59 @@ TEST(IrParserRoundTrip, ManyOpKinds) {
   expectRoundTrip(*g, PrintOptions{true});
 }
 
+/// The shape ops and matmul: views (squeeze, unsqueeze, a permutation of
+/// size-1 dims), transpose, slices of chunk and split, matmul of every rank
+/// combination, a 0-d result.
+const char *const kShapeOps = R"({
+  "kiln": 1,
+  "name": "shape_ops",
+  "inputs": [{"name": "x", "shape": [2, 6, 1, 4], "dtype": "float32"}],
+  "model": {
+    "type": "ShapeOps",
+    "modules": {},
+    "forward": [
+      {"out": ["a", "b", "c"], "op": "chunk", "in": ["x"], "chunks": 4, "dim": 1},
+      {"out": ["d", "e"], "op": "split", "in": ["x"], "split_size_or_sections": [1, 3], "dim": -1},
+      {"out": "p", "op": "permute", "in": ["a"], "dims": [0, 2, 3, 1]},
+      {"out": "q", "op": "transpose", "in": ["b"], "dim0": 2, "dim1": 1},
+      {"out": "s", "op": "squeeze", "in": ["q"]},
+      {"out": "u", "op": "unsqueeze", "in": ["s"], "dim": -1},
+      {"out": "m", "op": "matmul", "in": ["s", "p"]},
+      {"out": "v", "op": "squeeze", "in": ["d"], "dim": [2, 3]},
+      {"out": "xs", "op": "squeeze", "in": ["x"], "dim": 2},
+      {"out": "w", "op": "matmul", "in": ["v", "xs"]},
+      {"out": "r", "op": "flatten", "in": ["e"]},
+      {"out": "o", "op": "matmul", "in": ["r", "r"]},
+      {"return": ["m", "u", "w", "o", "c"]}
+    ]
+  }
+})";
+
+TEST(IrParserRoundTrip, ShapeOpsAndMatmul) {
+  fs::path dir = fs::temp_directory_path() /
+                 ("kiln_ir_parser_shape_test_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  { std::ofstream(dir / "model.json") << kShapeOps; }
+  std::unique_ptr<Graph> g;
+  try {
+    g = loadModel((dir / "model.json").string(), {});
+  } catch (const Error &e) {
+    fs::remove_all(dir);
+    FAIL() << e.what();
+  }
+  fs::remove_all(dir);
+  std::map<std::string, int> kinds;
+  for (const auto &op : g->ops)
+    ++kinds[op->name()];
+  EXPECT_EQ(kinds["slice"], 5);
+  EXPECT_EQ(kinds["transpose"], 1);
+  EXPECT_EQ(kinds["matmul"], 3);
+  EXPECT_GE(kinds["reshape"], 4);
+  EXPECT_EQ(g->outputs[3].second->shape, Shape{}); // r @ r: 0-d
+  expectRoundTrip(*g, PrintOptions{false});
+  expectRoundTrip(*g, PrintOptions{true});
+}
+
 // ---------------------------------------------------------------------------
 // A hand-written file.
 
@@ -598,6 +651,39 @@ TEST(IrParserErrors, RankMismatchFromShapeInference) {
                      "loc(\"model.layers[1]\")"),
               "line 5, column 8",
               "conv: expected weight of rank 4, found shape [4]");
+}
+
+TEST(IrParserErrors, TransposePermNotAPermutation) {
+  expectError(edited("relu(%c) : f32[1,4,6,6]",
+                     "transpose(%c) {perm = [0, 2, 2, 1]} : f32[1,4,6,6]"),
+              "line 5, column 8",
+              "transpose: perm [0, 2, 2, 1] is not a permutation of the dims "
+              "0..3 of the input shape [1, 4, 6, 6]");
+  expectError(edited("relu(%c) : f32[1,4,6,6]",
+                     "transpose(%c) {perm = [1, 0]} : f32[1,4,6,6]"),
+              "line 5, column 8", "perm [1, 0] has 2 entries");
+}
+
+TEST(IrParserErrors, SliceRangeOutsideTheDim) {
+  expectError(edited("relu(%c) : f32[1,4,6,6]",
+                     "slice(%c) {dim = 1, end = 5, start = 2, step = 1} : "
+                     "f32[1,3,6,6]"),
+              "line 5, column 8",
+              "slice: range [2, 5) is not a non-empty range within dim 1 "
+              "(size 4)");
+  expectError(edited("relu(%c) : f32[1,4,6,6]",
+                     "slice(%c) {dim = 1, end = 4, start = 0, step = 0} : "
+                     "f32[1,4,6,6]"),
+              "line 5, column 8", "step must be >= 1, found 0");
+}
+
+TEST(IrParserErrors, MatmulShapesDoNotMultiply) {
+  expectError(
+      edited("relu(%c) : f32[1,4,6,6]", "matmul(%c, %x) : f32[1,4,6,8]"),
+      "line 5, column 8",
+      "matmul: shapes [1, 4, 6, 6] and [1, 3, 8, 8] cannot be "
+      "multiplied: the last dim of the first operand (6) must equal "
+      "the second-to-last dim of the second (8)");
 }
 
 TEST(IrParserErrors, WeightWithPercent) {

@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -90,6 +91,15 @@ std::vector<float> runKernel(const Op &op,
   else if (kc.kernel == "batch_norm")
     kiln_rt::batch_norm(paramsOf<kiln_rt::ChannelParams>(kc), arg(0), arg(1),
                         arg(2), arg(3), arg(4), y.data());
+  else if (kc.kernel == "transpose")
+    kiln_rt::transpose(paramsOf<kiln_rt::TransposeParams>(kc), arg(0),
+                       y.data());
+  else if (kc.kernel == "slice_range")
+    kiln_rt::slice_range(paramsOf<kiln_rt::SliceRangeParams>(kc), arg(0),
+                         y.data());
+  else if (kc.kernel == "matmul")
+    kiln_rt::matmul(paramsOf<kiln_rt::MatmulParams>(kc), arg(0), arg(1),
+                    y.data());
   else
     ADD_FAILURE() << "no kernel dispatch for " << kc.kernel;
   return y;
@@ -258,6 +268,55 @@ TEST(KernelReference, BatchNormAffineAndNot) {
   check("batch_norm", {2, 3, 4, 5}, {{3}, {3}, {3}, {3}}, {{"eps", 1e-5}},
         true);
   check("batch_norm", {4, 6}, {{6}, {6}}, {{"eps", 1e-3}}, true);
+}
+
+TEST(KernelReference, TransposeEveryPermutation) {
+  // Every permutation of a rank-4 shape (merged and unmerged neighbours),
+  // size-1 dims that the lowering drops, rank 6, 0-d and 1-d.
+  Ints perm = {0, 1, 2, 3};
+  do {
+    check("transpose", {2, 3, 4, 5}, {}, {{"perm", perm}});
+    check("transpose", {3, 1, 4, 2}, {}, {{"perm", perm}});
+  } while (std::next_permutation(perm.begin(), perm.end()));
+  check("transpose", {2, 1, 3, 2, 1, 4}, {},
+        {{"perm", Ints{5, 3, 0, 4, 2, 1}}});
+  check("transpose", {2, 2, 3, 2, 3, 2}, {},
+        {{"perm", Ints{1, 0, 2, 5, 4, 3}}});
+  check("transpose", {}, {}, {{"perm", Ints{}}});
+  check("transpose", {7}, {}, {{"perm", Ints{0}}});
+}
+
+TEST(KernelReference, SliceRangesAndSteps) {
+  check("slice", {3, 7, 4}, {},
+        {{"dim", int64_t(1)},
+         {"start", int64_t(2)},
+         {"end", int64_t(6)},
+         {"step", int64_t(1)}});
+  check("slice", {3, 7, 4}, {},
+        {{"dim", int64_t(1)},
+         {"start", int64_t(1)},
+         {"end", int64_t(7)},
+         {"step", int64_t(3)}});
+  check("slice", {9}, {},
+        {{"dim", int64_t(0)},
+         {"start", int64_t(0)},
+         {"end", int64_t(9)},
+         {"step", int64_t(2)}});
+  check("slice", {2, 3, 5}, {},
+        {{"dim", int64_t(2)},
+         {"start", int64_t(4)},
+         {"end", int64_t(5)},
+         {"step", int64_t(1)}});
+}
+
+TEST(KernelReference, MatmulRanksAndBroadcasting) {
+  check("matmul", {3, 37}, {{37, 5}}, {});
+  check("matmul", {3, 37}, {{37}}, {});    // matrix-vector (n == 1)
+  check("matmul", {37}, {{37}}, {});       // dot product
+  check("matmul", {11}, {{2, 11, 4}}, {}); // 1-D against a batch
+  check("matmul", {2, 1, 3, 9}, {{3, 9, 4}}, {});
+  check("matmul", {1, 3, 2, 5}, {{2, 1, 5, 6}}, {});
+  check("matmul", {2, 1, 2, 1, 3, 4}, {{3, 1, 2, 4, 1}}, {});
 }
 
 } // namespace
