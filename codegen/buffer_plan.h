@@ -1,7 +1,7 @@
 // Where every tensor of a graph lives when the generated code runs: a model
 // input, an output buffer, the weights blob, or an offset in the arena.
-// This first plan gives each intermediate tensor its own arena slot (no
-// reuse); views share their operand's storage.
+// Intermediate tensors whose live ranges do not overlap share arena bytes;
+// views share their operand's storage.
 #pragma once
 
 #include "ir/graph.h"
@@ -29,6 +29,9 @@ struct BufferPlan {
   std::unordered_map<const Value *, Storage> storage;
   /// Arena bytes needed (exact for this plan).
   int64_t arenaBytes = 0;
+  /// Arena bytes without sharing (every intermediate tensor its own slot),
+  /// for reports.
+  int64_t unsharedArenaBytes = 0;
   /// Bytes of the weights blob.
   int64_t weightBytes = 0;
   /// Outputs that must be copied from another buffer after the ops run
@@ -40,7 +43,10 @@ struct BufferPlan {
 /// Rounds `n` up to a multiple of kBufferAlign.
 int64_t alignUp(int64_t n);
 
-/// Plans the buffers of `g`.
+/// Plans the buffers of `g`: tensors live from the op that writes them to
+/// the last op that reads them (directly or through views); tensors live at
+/// the same time never share bytes, and an op's results never share bytes
+/// with its operands.
 BufferPlan planBuffers(const Graph &g);
 
 } // namespace kiln

@@ -99,18 +99,23 @@ tensorList(const std::vector<std::pair<std::string, const Value *>> &vs) {
 
 } // namespace
 
-/// The arena of the code `kiln compile` generates (default pipeline), and
-/// the arena of the graph as listed when they differ. Runs the pipeline on
-/// `g` itself (its rows are printed by then; the model is not read twice).
+/// The arena of the code `kiln compile` generates (default pipeline), with
+/// its size when no tensors share bytes, and the arena of the graph as
+/// listed when they differ. Runs the pipeline on `g` itself (its rows are
+/// printed by then; the model is not read twice).
 static std::string arenaLine(const cli::Options &o, Graph &g, int64_t listed) {
-  if (o.optLevel >= 0 || o.passes)
-    return grouped(listed);
-  optimize(g, o, true);
-  int64_t bytes = planBuffers(g).arenaBytes;
-  if (bytes == listed)
-    return grouped(bytes);
-  return grouped(bytes) + " as compiled (" + grouped(listed) +
-         " for the graph above, before optimisation)";
+  std::string s;
+  int64_t bytes = listed;
+  if (o.optLevel < 0 && !o.passes) {
+    optimize(g, o, true);
+    bytes = planBuffers(g).arenaBytes;
+  }
+  BufferPlan plan = planBuffers(g);
+  s = grouped(bytes) + (bytes == listed ? "" : " as compiled") + " (" +
+      grouped(plan.unsharedArenaBytes) + " if no tensors shared bytes";
+  if (bytes != listed)
+    s += "; " + grouped(listed) + " for the graph above, before optimisation";
+  return s + ")";
 }
 
 int info(const cli::Options &o) {
