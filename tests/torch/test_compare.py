@@ -286,9 +286,9 @@ class CompareTest(unittest.TestCase):
         got = np.load(os.path.join(keep, "classifier.fc3.npy"))
         np.testing.assert_allclose(got, y, rtol=0,
                                    atol=1e-5 * np.abs(y).max())
-        self.assertIn("Tolerance: 0 + 1e-05 * max|torch32|.", text)
+        self.assertIn("tolerance = 0 + 1e-05 * max|torch32|", text)
 
-    # -- errors ----------------------------------------------------------------
+    # -- errors ------------------------------------------------------------
     def test_errors_command_line(self):
         missing = os.path.join(self.dir, "nowhere", "model.json")
         code, text, err = self.run_cli(THIS + ":LeNet", "--compare", missing)

@@ -321,6 +321,9 @@ class Row:
 
 
 class Report:
+    """The rows in execution order, the first divergent one (or None), notes
+    on what could not be compared, hints on the first divergence."""
+
     def __init__(self, rows, notes, hints):
         self.rows = rows
         self.notes = notes
@@ -380,7 +383,7 @@ def _same_argument(a, b):
     return a == b
 
 
-def _hints(row, group, entries, fresh_entries, model, json_path, module):
+def _hints(group, entries, fresh_entries, model, json_path, module):
     """Why the first divergent layer may differ: its weights in the
     weights file against PyTorch's, its JSON arguments against what
     kiln-export writes for the module now."""
@@ -656,8 +659,8 @@ def compare(module, json_path, inputs=None, kiln=None, seed=0, rtol=None,
         report = Report(rows, notes, [])
         if report.first is not None:
             g_ = row_groups[rows.index(report.first)]
-            report.hints = _hints(report.first, g_, entries, fresh_entries,
-                                  model, json_path, module)
+            report.hints = _hints(g_, entries, fresh_entries, model,
+                                  json_path, module)
         return report
     finally:
         if own_dir:
@@ -709,8 +712,9 @@ def format_report(report, rule):
     for t in table:
         line(t)
     lines.append("")
-    lines.append("max rel = max abs / max|PyTorch value|; err/tol > 1 "
-                 "diverges. " + rule)
+    lines.append("max rel = max abs / max|PyTorch value|; err/tol > 1: the "
+                 "value diverges")
+    lines.append(rule)
     for n in report.notes:
         lines.append("note: " + n)
     compared = sum(1 for r in report.rows if r.status != "-")
@@ -730,8 +734,8 @@ def format_report(report, rule):
     return "\n".join(lines)
 
 
-RULE = ("Tolerance: 5 * max|torch32 - torch64| + 16 * 2^-24 * "
-        "max|torch32| (PyTorch's own float32 error, measured in float64).")
+RULE = ("tolerance = 5 * max|torch32 - torch64| + 16 * 2^-24 * "
+        "max|torch32| (torch64: PyTorch in float64)")
 
 
 def _parse_input(text):
@@ -820,10 +824,10 @@ def main(argv=None):
                 a.module, type(e).__name__, e))
         if a.load_weights:
             load_weights(module, a.compare)
-        report = compare(module, a.compare, given, kiln=a.kiln, seed=a.seed, rtol=a.rtol, atol=a.atol,
-                         dump_dir=a.keep_values)
+        report = compare(module, a.compare, given, kiln=a.kiln, seed=a.seed,
+                         rtol=a.rtol, atol=a.atol, dump_dir=a.keep_values)
         rule = RULE if a.rtol is None and a.atol is None else \
-            "Tolerance: %g + %g * max|torch32|." % (a.atol or 0, a.rtol or 0)
+            "tolerance = %g + %g * max|torch32|" % (a.atol or 0, a.rtol or 0)
         print(format_report(report, rule))
         return 1 if report.diverges else 0
     except (CompareError, OSError) as e:
