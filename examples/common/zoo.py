@@ -8,7 +8,8 @@ Every example's ``model.py`` defines its PyTorch model and calls
    downloaded; the same weights as ``kiln-export --seed SEED``), eval mode;
 2. export with kiln-export's library call (``kiln_export.export``) to
    WORK/model.json + WORK/model.safetensors;
-3. ``kiln info`` (printed: per layer parameters and MACs, the totals);
+3. ``kiln info`` (printed: per layer parameters and MACs, the totals; its
+   parameter count must be PyTorch's);
 4. ``kiln build WORK/model.json -o WORK/NAME`` (a static executable);
 5. the program on a seeded input (``numpy.random.RandomState(seed)``,
    standard normal, float32, saved as WORK/input_NAME.npy);
@@ -178,6 +179,7 @@ def main(name, build, inputs, check=None, add_arguments=None,
     try:
         summary = _run(name, model_name or name, build, inputs, check, args)
     except Failure as e:
+        sys.stdout.flush()
         print("FAIL: %s: %s" % (name, e), file=sys.stderr)
         return 1
     if args.summary:
