@@ -507,8 +507,10 @@ def compare(module, json_path, inputs=None, kiln=None, seed=0, rtol=None,
     """Compares ``module`` (eval mode, the weights MODEL.json was exported
     with) and MODEL.json value by value. ``inputs``: {name: array, or a
     shape that must be the model's}; inputs without an array are seeded
-    random, as ``--check`` makes them. Returns a Report. Raises
-    CompareError when the comparison cannot run."""
+    random, as ``--check`` makes them. ``dump_dir``: keep Kiln's values
+    there; ``kiln_args``: more ``kiln run`` arguments (``["-D", "k=v"]``).
+    Returns a Report. Raises CompareError when the comparison cannot
+    run."""
     try:
         with open(json_path) as f:
             model = json.load(f)
