@@ -7,6 +7,7 @@
 #include "ir/ops/op_helpers.h"
 
 #include <algorithm>
+#include <array>
 
 namespace kiln::ops {
 namespace {
@@ -83,16 +84,38 @@ void evalTranspose(const Op &op, const std::vector<const float *> &in,
 }
 
 std::vector<KernelCall> lowerTranspose(const Op &op) {
+  // Loops as (size, input stride, output stride), in output order.
   auto dims = copyDims(op);
-  std::vector<int64_t> out(kMaxRank, 1), stride(kMaxRank, 0);
-  for (size_t i = 0; i < dims.size(); ++i) {
-    out[kMaxRank - dims.size() + i] = dims[i].first;
-    stride[kMaxRank - dims.size() + i] = dims[i].second;
+  std::vector<std::array<int64_t, 3>> loops;
+  int64_t outStride = 1;
+  for (size_t i = dims.size(); i-- > 0;) {
+    loops.insert(loops.begin(), {dims[i].first, dims[i].second, outStride});
+    outStride *= dims[i].first;
   }
-  return {KernelCall{
-      "transpose", "TransposeParams",
-      KernelParam::group("", {KernelParam::array("out", out),
-                              KernelParam::array("stride", stride)})}};
+  // The input's contiguous dim goes just inside the output's last one, so
+  // that the kernel transposes the two innermost loops tile by tile.
+  if (loops.size() >= 2 && loops.back()[1] != 1) {
+    auto q = std::find_if(loops.begin(), loops.end(),
+                          [](const auto &l) { return l[1] == 1; });
+    if (q != loops.end()) {
+      auto l = *q;
+      loops.erase(q);
+      loops.insert(loops.end() - 1, l);
+    }
+  }
+  std::vector<int64_t> out(kMaxRank, 1), sx(kMaxRank, 0), sy(kMaxRank, 0);
+  for (size_t i = 0; i < loops.size(); ++i) {
+    size_t slot = kMaxRank - loops.size() + i;
+    out[slot] = loops[i][0];
+    sx[slot] = loops[i][1];
+    sy[slot] = loops[i][2];
+  }
+  if (loops.empty()) // one element
+    sx.back() = sy.back() = 1;
+  return {KernelCall{"transpose", "TransposeParams",
+                     KernelParam::group("", {KernelParam::array("out", out),
+                                             KernelParam::array("sx", sx),
+                                             KernelParam::array("sy", sy)})}};
 }
 
 bool transposeIsNoop(const Op &op) {
