@@ -172,6 +172,8 @@ static const std::vector<OpSpec> &layerTable() {
     addPoolLayers(v);
     addActivationLayers(v);
     addBasicLayers(v);
+    addNormLayers(v);
+    addUpsampleLayers(v);
     return v;
   }();
   return t;
@@ -183,6 +185,8 @@ static const std::vector<OpSpec> &functionalTable() {
     addFunctionalOps(v);
     addPoolFunctionals(v);
     addActivationFunctionals(v);
+    addNormFunctionals(v);
+    addUpsampleFunctionals(v);
     addShapeFunctionals(v);
     return v;
   }();

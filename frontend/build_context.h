@@ -145,6 +145,10 @@ void addBasicLayers(std::vector<OpSpec> &t);
 void addFunctionalOps(std::vector<OpSpec> &t);
 void addPoolFunctionals(std::vector<OpSpec> &t);
 void addActivationFunctionals(std::vector<OpSpec> &t);
+void addNormLayers(std::vector<OpSpec> &t);
+void addNormFunctionals(std::vector<OpSpec> &t);
+void addUpsampleLayers(std::vector<OpSpec> &t);
+void addUpsampleFunctionals(std::vector<OpSpec> &t);
 void addShapeFunctionals(std::vector<OpSpec> &t);
 
 } // namespace kiln

@@ -133,7 +133,7 @@ ModelBuilder::Module *ModelBuilder::parseModule(const JsonNode &node,
   JsonNode typeNode = node.at("type");
   std::string type = typeNode.asString();
   modules_.push_back(
-      Module{Module::Kind::Layer, node, path, nullptr, {}, {}, {"x"}});
+      Module{Module::Kind::Layer, node, path, nullptr, {}, {}, {"x"}, {}});
   Module &m = modules_.back();
   std::vector<std::string> common = {"type"};
   if (inSequence)
@@ -167,7 +167,7 @@ ModelBuilder::Module *ModelBuilder::parseModule(const JsonNode &node,
     m.kind = dict ? Module::Kind::ModuleDict : Module::Kind::User;
     common.push_back("modules");
     if (!dict) {
-      for (const char *k : {"forward", "inputs", "parameters"})
+      for (const char *k : {"forward", "inputs", "parameters", "initializers"})
         common.push_back(k);
     }
     node.checkKeys(common);
@@ -175,8 +175,15 @@ ModelBuilder::Module *ModelBuilder::parseModule(const JsonNode &node,
       node.error("user module \"" + type +
                  "\" has \"modules\" but no \"forward\" steps");
     if (node.has("parameters"))
-      node.at("parameters")
-          .error("module-owned parameters are not supported yet");
+      parseOwnParameters(m, node.at("parameters"));
+    if (node.has("initializers")) {
+      JsonNode inits = node.at("initializers");
+      std::vector<std::string> allowed;
+      for (const auto &p : m.params)
+        allowed.push_back(p.name);
+      for (auto &[p, r] : parseInitializers(inits, allowed))
+        rules_.emplace(childPath(p), RuleAt{r, inits.at(p)});
+    }
     if (node.has("modules")) {
       JsonNode mods = node.at("modules");
       mods.expectObject();
@@ -220,6 +227,28 @@ ModelBuilder::Module *ModelBuilder::parseModule(const JsonNode &node,
       rules_.emplace(childPath(p), RuleAt{r, inits.at(p)});
   }
   return &m;
+}
+
+void ModelBuilder::parseOwnParameters(Module &m, const JsonNode &node) {
+  node.expectObject();
+  for (const std::string &k : node.keys()) {
+    JsonNode p = node.at(k);
+    if (k.empty() || k.find('.') != std::string::npos || k[0] == '$')
+      p.error("parameter names must be non-empty, without '.' and not "
+              "starting with '$', found \"" +
+              k + "\"");
+    if (!p.isArray())
+      p.error("expected the parameter's shape (a list of integers), found " +
+              p.describe());
+    Shape shape = p.asIntList();
+    for (int64_t d : shape)
+      if (d < 1)
+        p.error("dimensions must be >= 1, found " + p.json().dump());
+    if (numElements(shape) > kMaxElements)
+      p.error("parameter \"" + k + "\" of shape " + shapeToString(shape) +
+              " has more than 2^31 - 1 elements");
+    m.params.push_back({k, shape, p});
+  }
 }
 
 ModelBuilder::Module *ModelBuilder::resolve(Module &from,
@@ -333,6 +362,21 @@ std::vector<Value *> ModelBuilder::runForward(Module &m,
   auto prefixed = [&](const std::string &n) {
     return m.path.empty() ? n : m.path + "." + n;
   };
+  // The module's own parameters share the value namespace with its inputs
+  // and the steps' results.
+  for (const auto &p : m.params) {
+    if (env.count(p.name))
+      p.node.error("parameter \"" + p.name +
+                   "\" has the name of an input of the module; parameters "
+                   "and values share one namespace");
+    env[p.name] = ownParameter(prefixed(p.name), p.shape, p.node);
+  }
+  auto isParam = [&](const std::string &n) {
+    for (const auto &p : m.params)
+      if (p.name == n)
+        return true;
+    return false;
+  };
   for (size_t i = 0; i < steps.size(); ++i) {
     JsonNode step = steps[i];
     step.expectObject();
@@ -430,10 +474,36 @@ std::vector<Value *> ModelBuilder::runForward(Module &m,
       out.error("the step produces " + std::to_string(results.size()) +
                 " value(s), found " + std::to_string(names.size()) +
                 " name(s)");
-    for (size_t j = 0; j < names.size(); ++j)
+    for (size_t j = 0; j < names.size(); ++j) {
+      if (isParam(names[j]))
+        (out.isArray() ? out[j] : out)
+            .error("\"" + names[j] +
+                   "\" is a parameter of this module (declared in "
+                   "\"parameters\"); a step result cannot take its name, "
+                   "as parameters and values share one namespace");
       env[names[j]] = results[j];
+    }
   }
   steps.error("forward has no \"return\" step");
+}
+
+Value *ModelBuilder::ownParameter(const std::string &name, const Shape &shape,
+                                  const JsonNode &where) {
+  bool provided = params_.count(name) || rules_.count(name) ||
+                  (weights_ && weights_->find(name));
+  if (!provided && weights_)
+    throw Error(weights_->path(), name,
+                "missing (expected shape " + shapeToString(shape) + " for " +
+                    where.path() +
+                    "); a parameter declared in \"parameters\" has no "
+                    "default initialisation, so it must be in the weights "
+                    "file or have an \"initializers\" rule in its module");
+  if (!provided)
+    where.error("parameter \"" + name + "\" (shape " + shapeToString(shape) +
+                ") has no weights file to come from and no \"initializers\" "
+                "rule in its module; a parameter declared in \"parameters\" "
+                "has no default initialisation (\"init\" does not cover it)");
+  return parameter(name, shape, {0, 0}, where);
 }
 
 Value *ModelBuilder::scalarConstant(double v) {

@@ -33,6 +33,13 @@ public:
   Value *parameter(const std::string &name, const Shape &shape,
                    DefaultInit init, const JsonNode &where);
 
+  /// A parameter declared in a user module's "parameters" (`where` is the
+  /// declaration): like parameter(), but PyTorch has no default
+  /// initialisation for it, so only the weights file or an "initializers"
+  /// rule of the module provides it (the top-level "init" does not).
+  Value *ownParameter(const std::string &name, const Shape &shape,
+                      const JsonNode &where);
+
   /// A 0-d constant (a number operand).
   Value *scalarConstant(double v);
 
@@ -49,6 +56,14 @@ private:
     std::unique_ptr<Args> args;
     std::vector<std::pair<std::string, Module *>> children;
     std::vector<std::string> inputs = {"x"};
+    /// A user module's own parameters ("parameters"): name, shape, and the
+    /// JSON node declaring it.
+    struct OwnParam {
+      std::string name;
+      Shape shape;
+      JsonNode node;
+    };
+    std::vector<OwnParam> params;
   };
 
   Module *parseModule(const JsonNode &node, const std::string &path,
@@ -59,6 +74,8 @@ private:
   std::vector<Value *> runForward(Module &m,
                                   const std::vector<Operand> &inputs);
   Module *resolve(Module &from, const JsonNode &pathNode);
+  /// Reads a user module's "parameters" object into `m.params`.
+  void parseOwnParameters(Module &m, const JsonNode &node);
 
   std::string file_;
   JsonNode root_;

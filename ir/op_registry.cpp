@@ -16,6 +16,8 @@ extern const OpDef kConvOp, kConvTransposeOp, kMaxPoolOp, kAvgPoolOp, kLinearOp,
     kAddOp, kSubOp, kMulOp, kDivOp, kSumOp, kMeanOp, kCatOp, kIdentityOp,
     kIndicesToFloatOp, kSiluOp, kHardswishOp, kHardsigmoidOp, kGeluOp,
     kGeluTanhOp, kSoftplusOp, kTransposeOp, kSliceOp, kMatmulOp;
+extern const OpDef kLayerNormOp, kGroupNormOp, kUpsampleNearestOp,
+    kUpsampleBilinearOp;
 } // namespace ops
 
 const std::vector<const OpDef *> &allOps() {
@@ -63,6 +65,10 @@ const std::vector<const OpDef *> &allOps() {
       &ops::kTransposeOp,
       &ops::kSliceOp,
       &ops::kMatmulOp,
+      &ops::kLayerNormOp,
+      &ops::kGroupNormOp,
+      &ops::kUpsampleNearestOp,
+      &ops::kUpsampleBilinearOp,
   };
   return table;
 }

@@ -1,5 +1,5 @@
-// Layer types Linear, BatchNorm1d/2d/3d, Flatten, Identity and the Dropouts,
-// and the spec's types not implemented yet (refused by name).
+// Layer types Linear, BatchNorm1d/2d/3d, LocalResponseNorm, Flatten,
+// Identity and the Dropouts.
 #include "frontend/layers/layer_helpers.h"
 
 namespace kiln {
@@ -91,12 +91,6 @@ std::vector<Value *> buildIdentity(BuildContext &ctx) {
   return {ctx.emit("identity", {ctx.input(0)}, {})->result()};
 }
 
-std::vector<Value *> buildUnsupported(BuildContext &ctx) {
-  ctx.node.error(std::string("layer type \"") + ctx.spec.name +
-                 "\" is part of the model format but not supported by this "
-                 "version of Kiln yet");
-}
-
 std::vector<std::string> weightAndBias(const Args &args) {
   if (args.boolean("bias"))
     return {"weight", "bias"};
@@ -170,8 +164,6 @@ void addBasicLayers(std::vector<OpSpec> &t) {
          false,
          false,
          buildIdentity});
-  for (const char *u : {"Upsample", "LayerNorm", "GroupNorm"})
-    t.push_back({u, {}, 0, 0, 8, true, true, buildUnsupported});
 }
 
 } // namespace kiln

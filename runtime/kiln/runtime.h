@@ -14,6 +14,8 @@
 #include "kernels/normalize.h"
 #include "kernels/pad.h"
 #include "kernels/pool.h"
+#include "kernels/row_norm.h"
 #include "kernels/slice.h"
 #include "kernels/transpose.h"
 #include "kernels/unpool.h"
+#include "kernels/upsample.h"

@@ -72,6 +72,10 @@ KILN_WRAP(pad, PadParams, (F x, Y y), (x, y))
 KILN_WRAP(transpose, TransposeParams, (F x, Y y), (x, y))
 KILN_WRAP(slice_range, SliceRangeParams, (F x, Y y), (x, y))
 KILN_WRAP(matmul, MatmulParams, (F a, F b, Y y), (a, b, y))
+// row_norm.h, upsample.h
+KILN_WRAP(row_norm, RowNormParams, (F x, F w, F b, Y y), (x, w, b, y))
+KILN_WRAP(upsample_nearest, UpsampleNearestParams, (F x, Y y), (x, y))
+KILN_WRAP(upsample_bilinear, UpsampleBilinearParams, (F x, Y y), (x, y))
 
 /// The output copies (no parameter struct: the element count).
 extern "C" void kiln_rt_copy(kiln_rt::index_t n, F x, Y y) {

@@ -7,7 +7,8 @@ import re
 
 from cases.core import REJECTED  # noqa: F401
 
-FAMILIES = ["conv", "pool", "layers", "ops", "shape_ops", "fusion"]
+FAMILIES = ["conv", "pool", "layers", "ops", "shape_ops", "fusion", "norms",
+            "upsample"]
 
 
 def _modules():
