@@ -26,6 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tools", "kiln_export"))
 
+from kiln_export import trace  # noqa: E402
 from kiln_export import (ExportError, export, export_layer,  # noqa: E402
                          export_module, read_safetensors, reinit)
 
@@ -507,6 +508,21 @@ class TraceTest(unittest.TestCase):
         self.assertEqual(sorted(os.listdir(out)), before)
         with open(os.path.join(out, "model.json")) as f:
             self.assertEqual(f.read(), text)
+
+    def test_bad_module_spec_is_an_error(self):
+        bad = os.path.join(self.dir, "bad.py")
+        with open(bad, "w") as f:
+            f.write("import torch\nraise RuntimeError('broken on purpose')\n")
+        for spec, words in (
+                ("nosuch_pkg.models:Net", ["cannot import nosuch_pkg.models",
+                                           "No module named"]),
+                ("torch.nn:NoSuchLayer", ["torch.nn has no 'NoSuchLayer'"]),
+                (bad + ":Net", ["running " + bad, "broken on purpose"]),
+                ("no_colon", ["expected import.path:name"])):
+            with self.assertRaises(ExportError) as cm:
+                trace.load_module(spec)
+            for w in words:
+                self.assertIn(w, str(cm.exception))
 
     def test_function_refused(self):
         self.assertRefused(UsesConv2dFunction(), [1, 3, 4, 4], "(root)",

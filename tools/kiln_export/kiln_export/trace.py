@@ -1818,9 +1818,17 @@ def load_module(spec, kwargs=None):
         s = importlib.util.spec_from_file_location(modname, path)
         mod = importlib.util.module_from_spec(s)
         sys.modules[modname] = mod
-        s.loader.exec_module(mod)
+        try:
+            s.loader.exec_module(mod)
+        except Exception as e:
+            raise ExportError("MODULE_SPEC %r: running %s failed: %s: %s" % (
+                spec, path, type(e).__name__, e)) from e
     else:
-        mod = importlib.import_module(where)
+        try:
+            mod = importlib.import_module(where)
+        except ImportError as e:
+            raise ExportError("MODULE_SPEC %r: cannot import %s: %s" % (
+                spec, where, e)) from e
     obj = mod
     for part in attr.split("."):
         if not hasattr(obj, part):
