@@ -15,8 +15,8 @@ runs=${2:-20}
 shift $(($# < 2 ? $# : 2))
 examples=("$@")
 if [ ${#examples[@]} -eq 0 ]; then
-  examples=(lenet_course alexnet resnet18 mobilenet_v2 dcgan_generator kws_1d
-            net3d unpool_autoencoder)
+  examples=(lenet_course alexnet resnet18 mobilenet_v2 mobilenet_v3_small
+            efficientnet_b0 dcgan_generator kws_1d net3d unpool_autoencoder)
 fi
 work=$root/build/zoo_latency
 mkdir -p "$work"
