@@ -94,7 +94,8 @@ std::vector<Value *> buildUpsample(BuildContext &ctx) {
         scaleNode.error(
             "scale factor " + attrToString(Attr(scales[i])) +
             " gives output size floor(" + std::to_string(inSizes[i]) + " * " +
-            attrToString(Attr(scales[i])) + ") = " + attrToString(Attr(o)) +
+            attrToString(Attr(scales[i])) + ") = " +
+            (o < 1e18 ? std::to_string(int64_t(o)) : attrToString(Attr(o))) +
             " for spatial dim " + std::to_string(i) + " of the input shape " +
             shapeToString(x->shape) + "; sizes must be between 1 and 2^31 - 1");
       size.push_back(int64_t(o));

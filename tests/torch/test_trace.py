@@ -250,6 +250,39 @@ class ShapeOps(nn.Module):
                 torch.matmul(d, d), torch.matmul(v0, torch.mean(v0, 0)), s3)
 
 
+class NormsAndResize(nn.Module):
+    """GroupNorm, LayerNorm, Upsample, F.interpolate (sizes, fractional
+    scale factors, recompute_scale_factor), F.layer_norm with the module's
+    own parameters, and parameters in arithmetic (x: [2, 4, 5, 6])."""
+
+    def __init__(self):
+        super().__init__()
+        self.gn = nn.GroupNorm(2, 4)
+        self.ln = nn.LayerNorm([5, 6], eps=1e-6)
+        self.up = nn.Upsample(scale_factor=1.5, mode="bilinear")
+        self.scale = nn.Parameter(torch.randn(1, 4, 1, 1))
+        self.gamma = nn.Parameter(torch.randn(6))
+        self.beta = nn.Parameter(torch.randn(6))
+
+    def forward(self, x):
+        h = self.gn(x) * self.scale
+        h = self.ln(h) + h
+        u = self.up(h)                                       # [2, 4, 7, 9]
+        n = F.interpolate(u, size=(5, 6))                    # nearest
+        m = F.interpolate(h, scale_factor=(2.1, 0.5), mode="nearest",
+                          recompute_scale_factor=True)       # [2, 4, 10, 3]
+        b = F.interpolate(m, (5, 6), mode="bilinear", align_corners=True)
+        k = F.layer_norm(n, (6,), self.gamma, self.beta, 1e-4)
+        return k + h + b
+
+
+def convnext_pieces():
+    """torchvision's LayerNorm2d and a CNBlock (layer_scale parameter,
+    StochasticDepth), as ConvNeXt uses them."""
+    from torchvision.models.convnext import CNBlock, LayerNorm2d
+    return nn.Sequential(LayerNorm2d(8, eps=1e-6), CNBlock(8, 0.5, 0.1))
+
+
 # ---------------------------------------------------------------------------
 # Helpers
 
@@ -490,6 +523,43 @@ class TraceTest(unittest.TestCase):
             self.assertEqual(g.shape, w.shape)
             np.testing.assert_allclose(g, w, rtol=0,
                                        atol=1e-5 * max(1, np.abs(w).max()))
+
+    def test_norms_upsample_and_own_parameters(self):
+        model = self.export_and_run(NormsAndResize(), [2, 4, 5, 6], seed=4)
+        root = model["model"]
+        self.assertEqual(root["parameters"], {"scale": [1, 4, 1, 1],
+                                              "gamma": [6], "beta": [6]})
+        mods = root["modules"]
+        self.assertEqual(mods["gn"]["type"], "GroupNorm")
+        self.assertEqual(mods["ln"]["normalized_shape"], [5, 6])
+        self.assertEqual(mods["up"]["scale_factor"], 1.5)
+        ops = [st for st in root["forward"] if "op" in st]
+        interp = [st for st in ops if st["op"] == "interpolate"]
+        self.assertEqual(len(interp), 3)
+        self.assertTrue(interp[1]["recompute_scale_factor"])
+        self.assertEqual(interp[1]["scale_factor"], [2.1, 0.5])
+        ln = [st for st in ops if st["op"] == "layer_norm"][0]
+        self.assertEqual(ln["in"][1:], ["gamma", "beta"])
+        self.assertEqual(ln["normalized_shape"], [6])
+        self.assertIn("scale", [e for st in ops if st["op"] == "mul"
+                                for e in st["in"]])
+
+    def test_convnext_layer_norm_2d_and_stochastic_depth(self):
+        model = self.export_and_run(convnext_pieces(), [1, 8, 6, 5], seed=5)
+        ln2d, block = model["model"]["layers"]
+        # LayerNorm2d: permute, layer_norm with its own weight and bias,
+        # permute back; the tensors keep their state_dict names.
+        self.assertEqual(ln2d["type"], "LayerNorm2d")
+        self.assertEqual(ln2d["parameters"], {"weight": [8], "bias": [8]})
+        self.assertEqual([st.get("op") for st in ln2d["forward"][:-1]],
+                         ["permute", "layer_norm", "permute"])
+        self.assertEqual(block["parameters"], {"layer_scale": [8, 1, 1]})
+        sd = block["modules"]["stochastic_depth"]
+        self.assertEqual(sd["type"], "StochasticDepth")
+        self.assertEqual(sd["forward"], [{"return": sd["inputs"]}])
+        names = set(read_safetensors(os.path.join(self.dir, "m",
+                                                  "model.safetensors"))[0])
+        self.assertTrue({"0.weight", "0.bias", "1.layer_scale"} <= names)
 
     # -- refusals ---------------------------------------------------------
     def test_lstm_refused(self):

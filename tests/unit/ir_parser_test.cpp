@@ -262,6 +262,77 @@ TEST(IrParserRoundTrip, ShapeOpsAndMatmul) {
   expectRoundTrip(*g, PrintOptions{true});
 }
 
+/// GroupNorm, LayerNorm with and without affine parameters, layer_norm
+/// with a weight only, a module-owned parameter, nearest upsampling of 1 to
+/// 3 spatial dims by size and by scale factor (one channel: PyTorch's other
+/// kernel), bilinear with align_corners.
+const char *const kNormsUpsample = R"({
+  "kiln": 1,
+  "name": "norms_upsample",
+  "inputs": [{"name": "x", "shape": [2, 4, 5, 6], "dtype": "float32"},
+             {"name": "v", "shape": [1, 1, 3, 4, 5], "dtype": "float32"}],
+  "init": {"seed": 3},
+  "model": {
+    "type": "NormsUpsample",
+    "parameters": {"gamma": [6]},
+    "initializers": {"gamma": {"scheme": "normal"}},
+    "modules": {
+      "gn": {"type": "GroupNorm", "num_groups": 2, "num_channels": 4, "eps": 0.001},
+      "ln": {"type": "LayerNorm", "normalized_shape": [5, 6]},
+      "ln0": {"type": "LayerNorm", "normalized_shape": 6, "elementwise_affine": false},
+      "up": {"type": "Upsample", "scale_factor": [1.5, 2.3], "mode": "bilinear", "align_corners": true},
+      "up3": {"type": "Upsample", "scale_factor": 2.1}
+    },
+    "forward": [
+      {"out": "g", "call": "gn", "in": ["x"]},
+      {"out": "l", "call": "ln", "in": ["g"]},
+      {"out": "l0", "call": "ln0", "in": ["l"]},
+      {"out": "f", "op": "layer_norm", "in": ["l0", "gamma"], "normalized_shape": [6], "eps": 0.0001},
+      {"out": "u", "call": "up", "in": ["f"]},
+      {"out": "r", "op": "flatten", "in": ["u"], "start_dim": 2},
+      {"out": "n", "op": "interpolate", "in": ["r"], "size": 50},
+      {"out": "w", "call": "up3", "in": ["v"]},
+      {"out": "z", "op": "interpolate", "in": ["w"], "scale_factor": 0.5, "recompute_scale_factor": true},
+      {"return": ["n", "z"]}
+    ]
+  }
+})";
+
+TEST(IrParserRoundTrip, NormsUpsampleAndModuleParameters) {
+  fs::path dir = fs::temp_directory_path() /
+                 ("kiln_ir_parser_norms_test_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  { std::ofstream(dir / "model.json") << kNormsUpsample; }
+  std::unique_ptr<Graph> g;
+  try {
+    g = loadModel((dir / "model.json").string(), {});
+  } catch (const Error &e) {
+    fs::remove_all(dir);
+    FAIL() << e.what();
+  }
+  fs::remove_all(dir);
+  std::map<std::string, int> kinds;
+  for (const auto &op : g->ops)
+    ++kinds[op->name()];
+  EXPECT_EQ(kinds["group_norm"], 1);
+  EXPECT_EQ(kinds["layer_norm"], 3);
+  EXPECT_EQ(kinds["upsample_bilinear"], 1);
+  EXPECT_EQ(kinds["upsample_nearest"], 3);
+  EXPECT_EQ(g->outputs[0].second->shape, (Shape{2, 4, 50}));
+  EXPECT_EQ(g->outputs[1].second->shape, (Shape{1, 1, 3, 4, 5}));
+  std::string text = printGraph(*g, PrintOptions{false});
+  EXPECT_NE(text.find("weight @gamma : f32[6]"), std::string::npos) << text;
+  EXPECT_NE(text.find("upsample_nearest(%up3) {size = [3, 4, 5]}"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("{align_corners = true, scale_h = 1.5, scale_w = 2.3, "
+                      "size = [7, 13]}"),
+            std::string::npos)
+      << text;
+  expectRoundTrip(*g, PrintOptions{false});
+  expectRoundTrip(*g, PrintOptions{true});
+}
+
 // ---------------------------------------------------------------------------
 // A hand-written file.
 

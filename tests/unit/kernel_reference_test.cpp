@@ -100,6 +100,15 @@ std::vector<float> runKernel(const Op &op,
   else if (kc.kernel == "matmul")
     kiln_rt::matmul(paramsOf<kiln_rt::MatmulParams>(kc), arg(0), arg(1),
                     y.data());
+  else if (kc.kernel == "row_norm")
+    kiln_rt::row_norm(paramsOf<kiln_rt::RowNormParams>(kc), arg(0), arg(1),
+                      arg(2), y.data());
+  else if (kc.kernel == "upsample_nearest")
+    kiln_rt::upsample_nearest(paramsOf<kiln_rt::UpsampleNearestParams>(kc),
+                              arg(0), y.data());
+  else if (kc.kernel == "upsample_bilinear")
+    kiln_rt::upsample_bilinear(paramsOf<kiln_rt::UpsampleBilinearParams>(kc),
+                               arg(0), y.data());
   else
     ADD_FAILURE() << "no kernel dispatch for " << kc.kernel;
   return y;
@@ -317,6 +326,58 @@ TEST(KernelReference, MatmulRanksAndBroadcasting) {
   check("matmul", {2, 1, 3, 9}, {{3, 9, 4}}, {});
   check("matmul", {1, 3, 2, 5}, {{2, 1, 5, 6}}, {});
   check("matmul", {2, 1, 2, 1, 3, 4}, {{3, 1, 2, 4, 1}}, {});
+}
+
+TEST(KernelReference, LayerNormOverTrailingDims) {
+  check("layer_norm", {2, 3, 5}, {{5}, {5}},
+        {{"normalized_shape", Ints{5}}, {"eps", 1e-5}});
+  check("layer_norm", {2, 3, 4, 5}, {{4, 5}},
+        {{"normalized_shape", Ints{4, 5}}, {"eps", 1e-3}});
+  check("layer_norm", {3, 4, 19}, {},
+        {{"normalized_shape", Ints{3, 4, 19}}, {"eps", 0.1}});
+  check("layer_norm", {6, 1}, {{1}, {1}},
+        {{"normalized_shape", Ints{1}}, {"eps", 1e-5}});
+}
+
+TEST(KernelReference, GroupNormGroupsAndRanks) {
+  check("group_norm", {2, 6, 5, 3}, {{6}, {6}},
+        {{"num_groups", int64_t(3)}, {"eps", 1e-5}});
+  check("group_norm", {2, 6, 7}, {{6}, {6}},
+        {{"num_groups", int64_t(6)}, {"eps", 1e-5}});
+  check("group_norm", {3, 4}, {}, {{"num_groups", int64_t(1)}, {"eps", 1e-3}});
+  check("group_norm", {1, 4, 2, 3, 2}, {{4}, {4}},
+        {{"num_groups", int64_t(2)}, {"eps", 1e-5}});
+}
+
+TEST(KernelReference, UpsampleNearestSizesAndScales) {
+  // Sizes (step in / out), scale factors (step 1 / scale), and one channel
+  // (PyTorch's copy / halve rule for unchanged and doubled sizes).
+  check("upsample_nearest", {2, 3, 7}, {}, {{"size", Ints{11}}});
+  check("upsample_nearest", {1, 2, 5, 4}, {},
+        {{"size", Ints{11, 8}}, {"scale_h", 2.3}, {"scale_w", 2.1}});
+  check("upsample_nearest", {1, 1, 6, 4}, {},
+        {{"size", Ints{6, 8}}, {"scale_h", 1.1}, {"scale_w", 2.1}});
+  check("upsample_nearest", {1, 2, 3, 4, 5}, {},
+        {{"size", Ints{2, 6, 2}},
+         {"scale_d", 0.7},
+         {"scale_h", 1.5},
+         {"scale_w", 0.5}});
+}
+
+TEST(KernelReference, UpsampleBilinearBothKernels) {
+  // Two channels (PyTorch's generic kernel), one channel (its channels-last
+  // kernel), more output columns than the kernel's block of 32.
+  for (bool align : {false, true}) {
+    check("upsample_bilinear", {1, 2, 5, 4}, {},
+          {{"size", Ints{9, 3}}, {"align_corners", align}});
+    check("upsample_bilinear", {2, 1, 4, 5}, {},
+          {{"size", Ints{9, 11}},
+           {"align_corners", align},
+           {"scale_h", 2.3},
+           {"scale_w", 2.3}});
+    check("upsample_bilinear", {1, 3, 3, 17}, {},
+          {{"size", Ints{4, 40}}, {"align_corners", align}});
+  }
 }
 
 } // namespace

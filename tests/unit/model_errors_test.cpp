@@ -1063,6 +1063,276 @@ INSTANTIATE_TEST_SUITE_P(Errors, ModelErrors, ::testing::ValuesIn(cases()),
                          });
 
 // ---------------------------------------------------------------------------
+// GroupNorm, LayerNorm, Upsample / interpolate and module-owned parameters.
+
+/// GroupNorm(2, 4), a module-owned parameter `scale` (initialised by its
+/// rule) in a mul, LayerNorm([6, 6]), Upsample x2 bilinear, interpolate to
+/// [5, 7] (nearest).
+const char *const kNorms = R"({
+  "kiln": 1,
+  "name": "norms",
+  "inputs": [{"name": "x", "shape": [1, 4, 6, 6], "dtype": "float32"}],
+  "init": {"seed": 0},
+  "model": {
+    "type": "Net",
+    "parameters": {"scale": [1, 4, 1, 1]},
+    "initializers": {"scale": {"scheme": "ones"}},
+    "modules": {
+      "gn": {"type": "GroupNorm", "num_groups": 2, "num_channels": 4},
+      "ln": {"type": "LayerNorm", "normalized_shape": [6, 6]},
+      "up": {"type": "Upsample", "scale_factor": 2, "mode": "bilinear"}
+    },
+    "forward": [
+      {"out": "g", "call": "gn", "in": ["x"]},
+      {"out": "s", "op": "mul", "in": ["g", "scale"]},
+      {"out": "l", "call": "ln", "in": ["s"]},
+      {"out": "u", "call": "up", "in": ["l"]},
+      {"out": "y", "op": "interpolate", "in": ["u"], "size": [5, 7]},
+      {"return": ["y"]}
+    ]
+  }
+})";
+
+/// The tensors of kNorms's layers (GroupNorm and LayerNorm affine).
+std::vector<Tensor> normsTensors() {
+  return {{"gn.weight", "F32", {4}},
+          {"gn.bias", "F32", {4}},
+          {"ln.weight", "F32", {6, 6}},
+          {"ln.bias", "F32", {6, 6}}};
+}
+
+std::vector<Case> normCases() {
+  const std::string base = kNorms;
+  const std::pair<std::string, std::string> noRule = {
+      R"("initializers": {"scale": {"scheme": "ones"}},)", ""};
+  const std::pair<std::string, std::string> useWeights = {
+      R"("init": {"seed": 0},)", R"("weights": "weights.safetensors",)"};
+  const std::string step4 =
+      R"({"out": "y", "op": "interpolate", "in": ["u"], "size": [5, 7]})";
+  std::vector<Tensor> withScale = normsTensors();
+  withScale.push_back({"scale", "F32", {4}});
+  using F = File;
+  return {
+      // --- Upsample / interpolate
+      {"UpsampleSizeAndScaleFactor",
+       edited(base,
+              {{R"("scale_factor": 2,)", R"("scale_factor": 2, "size": 9,)"}}),
+       "",
+       {},
+       F::Model,
+       "model.modules.up",
+       {"exactly one of size and scale_factor", "found both"}},
+      {"InterpolateNeitherSizeNorScaleFactor",
+       edited(base, {{R"("in": ["u"], "size": [5, 7]})", R"("in": ["u"]})"}}),
+       "",
+       {},
+       F::Model,
+       "model.forward[4]",
+       {"exactly one of size and scale_factor", "found neither"}},
+      {"InterpolateAlignCornersWithNearest",
+       edited(base, {{R"("size": [5, 7]})",
+                      R"("size": [5, 7], "align_corners": false})"}}),
+       "",
+       {},
+       F::Model,
+       "model.forward[4].align_corners",
+       {"only be set with mode \"bilinear\"", "align_corners false",
+        "mode \"nearest\""}},
+      {"InterpolateBilinearOn3dInput",
+       edited(base,
+              {{step4,
+                R"({"out": "f", "op": "flatten", "in": ["u"], "start_dim": 2},
+                   {"out": "y", "op": "interpolate", "in": ["f"], "size": 5, "mode": "bilinear"})"}}),
+       "",
+       {},
+       F::Model,
+       "model.forward[5].mode",
+       {"\"bilinear\" needs a 4-d input", "[1, 4, 144]"}},
+      {"InterpolateRankTwoInput",
+       edited(base,
+              {{step4,
+                R"({"out": "f", "op": "flatten", "in": ["u"], "start_dim": 1},
+                   {"out": "y", "op": "interpolate", "in": ["f"], "size": 5})"}}),
+       "",
+       {},
+       F::Model,
+       "model.forward[5]",
+       {"rank 3 to 5", "[1, 576]"}},
+      {"InterpolateSizeListOfWrongLength",
+       edited(base, {{R"("size": [5, 7]})", R"("size": [5, 7, 2]})"}}),
+       "",
+       {},
+       F::Model,
+       "model.forward[4].size",
+       {"expected 2 sizes", "[1, 4, 12, 12]", "[5,7,2]"}},
+      {"InterpolateSizeZero",
+       edited(base, {{R"("size": [5, 7]})", R"("size": [5, 0]})"}}),
+       "",
+       {},
+       F::Model,
+       "model.forward[4].size",
+       {"between 1 and 2^31 - 1", "[5,0]"}},
+      {"UpsampleScaleFactorGivesSizeZero",
+       edited(base, {{R"("scale_factor": 2,)", R"("scale_factor": 0.1,)"}}),
+       "",
+       {},
+       F::Model,
+       "model.modules.up.scale_factor",
+       {"floor(6 * 0.1) = 0", "spatial dim 0", "[1, 4, 6, 6]"}},
+      {"UpsampleNegativeScaleFactor",
+       edited(base, {{R"("scale_factor": 2,)", R"("scale_factor": [2, -1],)"}}),
+       "",
+       {},
+       F::Model,
+       "model.modules.up.scale_factor",
+       {"finite and > 0", "[2,-1]"}},
+      {"UpsampleUnknownMode",
+       edited(base, {{R"("mode": "bilinear")", R"("mode": "bicubic")"}}),
+       "",
+       {},
+       F::Model,
+       "model.modules.up.mode",
+       {"\"nearest\"", "\"bilinear\"", "\"bicubic\""}},
+      {"UpsampleRecomputeWithSize",
+       edited(base, {{R"("scale_factor": 2,)",
+                      R"("size": 12, "recompute_scale_factor": true,)"}}),
+       "",
+       {},
+       F::Model,
+       "model.modules.up.recompute_scale_factor",
+       {"not meaningful with an explicit size"}},
+      // --- GroupNorm / LayerNorm
+      {"GroupNormGroupsDoNotDivideChannels",
+       edited(base, {{R"("num_groups": 2)", R"("num_groups": 3)"}}),
+       "",
+       {},
+       F::Model,
+       "model.modules.gn.num_groups",
+       {"num_channels 4 must be divisible by num_groups",
+        "found num_groups 3"}},
+      {"GroupNormChannelsDoNotMatchInput",
+       edited(base, {{R"("num_groups": 2, "num_channels": 4)",
+                      R"("num_groups": 2, "num_channels": 6)"}}),
+       "",
+       {},
+       F::Model,
+       "model.modules.gn",
+       {"[1, 4, 6, 6]", "num_channels = 6"}},
+      {"LayerNormShapeNotTrailingDims",
+       edited(base, {{R"("normalized_shape": [6, 6])",
+                      R"("normalized_shape": [4, 6])"}}),
+       "",
+       {},
+       F::Model,
+       "model.modules.ln.normalized_shape",
+       {"expected an input of shape [*, 4, 6]", "found shape [1, 4, 6, 6]"}},
+      {"LayerNormShapeLongerThanInput",
+       edited(base, {{R"("normalized_shape": [6, 6])",
+                      R"("normalized_shape": [1, 1, 4, 6, 6])"}}),
+       "",
+       {},
+       F::Model,
+       "model.modules.ln.normalized_shape",
+       {"[*, 1, 1, 4, 6, 6]", "[1, 4, 6, 6]"}},
+      {"LayerNormNegativeEps",
+       edited(base, {{R"("normalized_shape": [6, 6])",
+                      R"("normalized_shape": [6, 6], "eps": -1)"}}),
+       "",
+       {},
+       F::Model,
+       "model.modules.ln.eps",
+       {">= 0", "-1"}},
+      {"LayerNormFunctionalWeightShape",
+       edited(
+           base,
+           {{step4,
+             R"({"out": "y", "op": "layer_norm", "in": ["u", "scale"], "normalized_shape": [12]})"}}),
+       "",
+       {},
+       F::Model,
+       "model.forward[4].in[1]",
+       {"weight of shape [1, 4, 1, 1]", "normalized_shape [12]"}},
+      // --- parameters owned by a user module
+      {"ParameterNameClashesWithStepResult",
+       edited(base, {{R"({"out": "s", "op": "mul")",
+                      R"({"out": "scale", "op": "mul")"}}),
+       "",
+       {},
+       F::Model,
+       "model.forward[1].out",
+       {"\"scale\" is a parameter of this module", "one namespace"}},
+      {"ParameterNameClashesWithInput",
+       edited(base, {{R"("parameters": {"scale": [1, 4, 1, 1]},)",
+                      R"("parameters": {"scale": [1, 4, 1, 1], "x": [4]},)"}}),
+       "",
+       {},
+       F::Model,
+       "model.parameters.x",
+       {"parameter \"x\" has the name of an input", "one namespace"}},
+      {"ParameterMissingFromWeightsWithoutRule",
+       edited(base, {noRule, useWeights}),
+       safetensors(normsTensors()),
+       {},
+       F::Weights,
+       "scale",
+       {"missing", "expected shape [1, 4, 1, 1]", "model.parameters.scale",
+        "no default initialisation", "\"initializers\""}},
+      {"ParameterWithoutWeightsFileOrRule",
+       edited(base, {noRule}),
+       "",
+       {},
+       F::Model,
+       "model.parameters.scale",
+       {"\"scale\" (shape [1, 4, 1, 1])", "no weights file", "\"initializers\"",
+        "\"init\" does not cover it"}},
+      {"ParameterOfWrongShapeInWeights",
+       edited(base, {noRule, useWeights}),
+       safetensors(withScale),
+       {},
+       F::Weights,
+       "scale",
+       {"expected shape [1, 4, 1, 1]", "found [4]"}},
+      {"ParameterShapeBelowOne",
+       edited(base, {{R"("scale": [1, 4, 1, 1]},)", R"("scale": [1, 0]},)"}}),
+       "",
+       {},
+       F::Model,
+       "model.parameters.scale",
+       {">= 1", "[1,0]"}},
+      {"ParameterShapeNotAList",
+       edited(base, {{R"("scale": [1, 4, 1, 1]},)", R"("scale": 4},)"}}),
+       "",
+       {},
+       F::Model,
+       "model.parameters.scale",
+       {"a list of integers", "integer 4"}},
+      {"InitializerForUndeclaredParameter",
+       edited(base,
+              {{R"("initializers": {"scale")", R"("initializers": {"scal")"}}),
+       "",
+       {},
+       F::Model,
+       "model.initializers.scal",
+       {"no parameter \"scal\"", "did you mean \"scale\""}},
+  };
+}
+
+INSTANTIATE_TEST_SUITE_P(NormsUpsampleParameters, ModelErrors,
+                         ::testing::ValuesIn(normCases()),
+                         [](const ::testing::TestParamInfo<Case> &info) {
+                           return info.param.name;
+                         });
+
+/// kNorms itself is valid: the base the cases above break.
+TEST(ErrorsModel, NormsBaseLoads) {
+  TempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  Written w = writeCase(dir, kNorms, "");
+  std::vector<std::string> warnings;
+  EXPECT_NO_THROW(kiln::loadModel(w.model, {}, &warnings));
+}
+
+// ---------------------------------------------------------------------------
 // Positive controls and the "init" rule.
 
 /// Loads `json` (and `weights`, if not empty) from a fresh directory; fails

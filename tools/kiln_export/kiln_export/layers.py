@@ -118,11 +118,15 @@ def _softmax(m):
 def _upsample(m):
     if m.mode not in ("nearest", "bilinear"):
         _refuse(m, "mode %r (Kiln takes 'nearest' or 'bilinear')" % m.mode)
-    if getattr(m, "recompute_scale_factor", None):
-        _refuse(m, "recompute_scale_factor=True")
     d = _attrs(m, ["size", "scale_factor", "mode"])
     if m.mode == "bilinear":
         d["align_corners"] = _v(m.align_corners)
+    elif m.align_corners is not None:
+        _refuse(m, "align_corners with mode 'nearest' (PyTorch refuses it "
+                "too)")
+    recompute = getattr(m, "recompute_scale_factor", None)
+    if recompute is not None:
+        d["recompute_scale_factor"] = bool(recompute)
     return d
 
 

@@ -1158,13 +1158,14 @@ class _Forward:
         mode = self.const(n, b["mode"])
         if mode not in ("nearest", "bilinear"):
             self.fail(n, "mode %r" % (mode,), "mode 'nearest' or 'bilinear'")
-        if self.const(n, b["recompute_scale_factor"]) or \
-                self.const(n, b["antialias"]):
-            self.fail(n, "recompute_scale_factor / antialias",
-                      "F.interpolate without them")
+        if self.const(n, b["antialias"]):
+            self.fail(n, "antialias=True", "F.interpolate without it")
         args = {"size": _to_plain(self.const(n, b["size"])),
                 "scale_factor": _to_plain(self.const(n, b["scale_factor"])),
                 "mode": mode}
+        recompute = self.const(n, b["recompute_scale_factor"])
+        if recompute is not None:
+            args["recompute_scale_factor"] = bool(recompute)
         if mode == "bilinear":
             args["align_corners"] = self.const(n, b["align_corners"])
         elif self.const(n, b["align_corners"]) is not None:
