@@ -106,6 +106,13 @@ std::vector<Value *> buildGroupNorm(BuildContext &ctx) {
     ctx.error("expected an input of rank >= 2 (N, C, ...), found shape " +
               shapeToString(x->shape));
   layers::checkChannels(ctx, x, channels, "num_channels");
+  // F.group_norm's _verify_batch_size, which PyTorch applies in eval() too.
+  if (numElements(x->shape) / groups == 1)
+    ctx.error("PyTorch refuses an input with a single value per group and "
+              "sample (it expects more than 1 value per channel), found "
+              "input shape " +
+              shapeToString(x->shape) + " with num_groups " +
+              std::to_string(groups));
   std::vector<Value *> operands = {x};
   if (ctx.args.boolean("affine")) {
     operands.push_back(ctx.param("weight", {channels}, {1, 1}));
