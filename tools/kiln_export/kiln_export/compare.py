@@ -481,25 +481,11 @@ def load_weights(module, json_path):
         tensors, _ = read_safetensors(path)
     except Exception as e:
         raise CompareError("cannot read the weights %s: %s" % (path, e))
-    sd = module.state_dict()
-    missing = [k for k in sd if k not in tensors and
-               not k.endswith("num_batches_tracked")]
-    extra = [k for k in tensors if k not in sd]
-    if missing or extra:
-        raise CompareError(
-            "%s does not match the module's state_dict: %s%s" % (
-                path, "missing %s" % ", ".join(missing[:5]) if missing else "",
-                ("; " if missing and extra else "") +
-                ("not in the module: %s" % ", ".join(extra[:5])
-                 if extra else "")))
-    for k, a in tensors.items():
-        if tuple(a.shape) != tuple(sd[k].shape):
-            raise CompareError("%s: tensor %s has shape %s, the module's %s"
-                               % (path, k, list(a.shape),
-                                  list(sd[k].shape)))
-    module.load_state_dict({k: torch.from_numpy(np.array(a)).to(sd[k].dtype)
-                            for k, a in tensors.items()}, strict=False)
-    return module
+    from .saved import assign_weights  # the same check as --load-weights
+    try:
+        return assign_weights(module, tensors, path)
+    except ExportError as e:
+        raise CompareError(str(e))
 
 
 def compare(module, json_path, inputs=None, kiln=None, seed=0, rtol=None,
@@ -772,7 +758,8 @@ def main(argv=None):
                     "tolerance, 1: a value diverges, 2: error.")
     ap.add_argument("module", metavar="MODULE_SPEC",
                     help="the PyTorch module, as for the export "
-                         "(import.path:constructor or file.py:ClassName)")
+                         "(import.path:constructor, file.py:ClassName or a "
+                         "saved model file)")
     ap.add_argument("--compare", required=True, metavar="MODEL.json",
                     help="the Kiln model exported from MODULE_SPEC")
     ap.add_argument("--input", action="append", default=[],
@@ -782,9 +769,14 @@ def main(argv=None):
                          "seeded random (as --check makes them)")
     ap.add_argument("--kwargs", default="{}",
                     help="constructor keyword arguments, as JSON")
+    ap.add_argument("--import-path", action="append", default=[],
+                    metavar="DIR|FILE.py|MODULE",
+                    help="make a saved model's classes importable, as for "
+                         "the export")
     ap.add_argument("--seed", type=int, default=0,
                     help="the seed the model was exported with: PyTorch "
-                         "gets the same weights (default 0)")
+                         "gets the same weights (default 0; a saved model "
+                         "keeps its own)")
     ap.add_argument("--load-weights", action="store_true",
                     help="give PyTorch the weights of MODEL.json's weights "
                          "file instead of --seed's (compares the computation "
@@ -818,7 +810,8 @@ def main(argv=None):
             if x is not None and not (x >= 0 and math.isfinite(x)):
                 raise CompareError("--rtol / --atol must be finite and >= 0")
         try:
-            module = build_module(a.module, kwargs, a.seed)
+            module = build_module(a.module, kwargs, a.seed,
+                                  a.import_path)
         except ExportError as e:
             raise CompareError(str(e))
         except Exception as e:  # the user's code failed to import / build

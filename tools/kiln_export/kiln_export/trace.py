@@ -1713,6 +1713,9 @@ def export_module(module, inputs, name=None):
     module.eval()
     name = name or model_name(module)
     _check_identifier(name)
+    # a module rebuilt from TorchScript must compute what the file does
+    from .torchscript import verify_import
+    verify_import(module, inputs)
     return _Exporter(module, inputs).model(name)
 
 
@@ -1804,11 +1807,21 @@ def reinit(module, seed):
 # Command line
 
 
-def load_module(spec, kwargs=None):
-    """``pkg.mod:factory`` or ``path/file.py:Class`` -> the module."""
+def load_module(spec, kwargs=None, imports=()):
+    """``pkg.mod:factory`` or ``path/file.py:Class`` -> the module; a saved
+    model file (``torch.save`` / TorchScript, see ``saved.py``) -> the module
+    it holds. ``imports``: ``--import-path`` entries, applied first."""
+    from .saved import import_hints, is_saved_spec, load_saved
+    if is_saved_spec(spec):
+        if kwargs:
+            raise ExportError("MODULE_SPEC %r is a saved model: --kwargs "
+                              "(constructor arguments) do not apply" % spec)
+        return load_saved(spec, imports)
+    import_hints(imports)
     if ":" not in spec:
-        raise ExportError("MODULE_SPEC %r: expected import.path:name or "
-                          "file.py:Class" % spec)
+        raise ExportError("MODULE_SPEC %r: expected import.path:name, "
+                          "file.py:Class or a saved model file (.pt, .pth, "
+                          ".ts)" % spec)
     where, attr = spec.rsplit(":", 1)
     if where.endswith(".py") or os.path.sep in where:
         path = os.path.abspath(where)
@@ -1843,12 +1856,19 @@ def load_module(spec, kwargs=None):
     return m
 
 
-def build_module(spec, kwargs, seed):
+def build_module(spec, kwargs, seed, imports=(), weights=None):
     """The module of MODULE_SPEC with the weights kiln-export writes: built
-    under ``torch.manual_seed(seed)``, ``reinit(module, seed)``, eval mode."""
+    under ``torch.manual_seed(seed)``, ``reinit(module, seed)``, eval mode.
+    A saved model (``saved.is_saved_spec``) keeps its own weights.
+    ``weights``: a state_dict / .safetensors file loaded last
+    (``--load-weights``)."""
+    from .saved import is_saved_spec, load_weights_file
     torch.manual_seed(seed)
-    module = load_module(spec, kwargs)
-    reinit(module, seed)
+    module = load_module(spec, kwargs, imports)
+    if not is_saved_spec(spec):
+        reinit(module, seed)
+    if weights:
+        load_weights_file(module, weights)
     module.eval()
     return module
 
@@ -1929,7 +1949,20 @@ def main(argv=None):
                     "its module tree.")
     ap.add_argument("module", metavar="MODULE_SPEC",
                     help="import.path:constructor (torchvision.models:"
-                         "resnet18) or path/to/file.py:ClassName")
+                         "resnet18), path/to/file.py:ClassName, or a saved "
+                         "model: model.pt from torch.save(model, path) "
+                         "(unpickled: trusted files only) or a TorchScript "
+                         "file from torch.jit.save")
+    ap.add_argument("--import-path", action="append", default=[],
+                    metavar="DIR|FILE.py|MODULE",
+                    help="make the model's classes importable first: a "
+                         "directory for sys.path, a .py file to run (also "
+                         "searched for classes pickled from __main__), or a "
+                         "module name (repeatable)")
+    ap.add_argument("--load-weights", metavar="FILE",
+                    help="load these weights (a state_dict saved with "
+                         "torch.save, or a .safetensors file) instead of "
+                         "the random ones")
     ap.add_argument("--input", action="append", required=True,
                     metavar="NAME:SHAPE", help="x:1,3,224,224 (repeat for "
                     "each forward input, in order)")
@@ -1939,7 +1972,8 @@ def main(argv=None):
     ap.add_argument("--name", help="model name (default: the class name, "
                     "lower case)")
     ap.add_argument("--seed", type=int, default=0,
-                    help="seed of the random weights (default 0)")
+                    help="seed of the random weights (default 0; a saved "
+                         "model keeps its own)")
     ap.add_argument("--check", metavar="KILN",
                     help="run KILN run and PyTorch on a random input and "
                          "compare")
@@ -1952,13 +1986,16 @@ def main(argv=None):
         if not isinstance(kwargs, dict):
             raise ExportError("--kwargs: expected a JSON object")
         inputs = [parse_input(t) for t in a.input]
-        module = build_module(a.module, kwargs, a.seed)
+        module = build_module(a.module, kwargs, a.seed, a.import_path,
+                              a.load_weights)
         path = export(module, inputs, a.output, a.name)
         print("wrote %s and %s" % (path, os.path.join(a.output,
                                                        "model.safetensors")))
         if a.check:
             worst = 0.0
-            for o, err, ymax in check(a.check, path, module, inputs, a.seed):
+            from .torchscript import script_source  # TorchScript: itself
+            ref = script_source(module) or module
+            for o, err, ymax in check(a.check, path, ref, inputs, a.seed):
                 rel = err / ymax if ymax > 0 else err
                 worst = max(worst, rel)
                 print("check %s: max |kiln - torch| = %.3g, relative to "
