@@ -187,6 +187,17 @@ std::vector<KernelCall> lowerUpsample(const Op &op) {
            KernelParam::integer("corner_weights", g.channelsLast)})}};
 }
 
+/// Nearest upsampling to the input's own size copies the input when every
+/// source index is the output index: a step of exactly 1 (no scale factor,
+/// or a scale factor of 1), or PyTorch's copy rule for one channel.
+bool nearestIsNoop(const Op &op) {
+  Geom g = geometry(op);
+  for (size_t s = 0; s < 3; ++s)
+    if (g.out[s] != g.in[s] || !(g.sameOrDouble || g.step[s] == 1.0f))
+      return false;
+  return true;
+}
+
 /// Nearest copies one value per output; bilinear weighs four.
 int64_t macsUpsample(const Op &op) {
   return (isBilinear(op) ? 4 : 1) * op.result()->numElements();
@@ -204,7 +215,8 @@ extern const OpDef kUpsampleNearestOp = {
     .inferShapes = inferUpsample,
     .evaluate = evalNearest,
     .lower = lowerUpsample,
-    .macs = macsUpsample};
+    .macs = macsUpsample,
+    .isNoop = nearestIsNoop};
 
 extern const OpDef kUpsampleBilinearOp = {
     .name = "upsample_bilinear",
