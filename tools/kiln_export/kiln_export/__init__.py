@@ -9,7 +9,11 @@ the exporter:
 - ``model``: helpers that assemble a model JSON and write it with its weights;
 - ``trace``: ``export_module`` / ``export`` turn a whole ``nn.Module`` into
   the format through torch.fx (also the ``kiln-export`` command and
-  ``python3 -m kiln_export``).
+  ``python3 -m kiln_export``);
+- ``saved``: saved models as the command's MODULE_SPEC (``torch.save``
+  full-model files, TorchScript files; ``--load-weights``);
+- ``torchscript``: a TorchScript module rebuilt as an eager module tree that
+  ``trace`` exports.
 """
 
 from .safetensors_io import write_safetensors, read_safetensors  # noqa: F401

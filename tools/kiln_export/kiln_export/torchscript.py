@@ -46,6 +46,7 @@ import builtins
 import collections
 import importlib
 import inspect
+import keyword
 import math
 import operator
 import re
@@ -102,7 +103,7 @@ def _sanitize(name, taken):
     name = re.sub(r"\.\d+$", "", name or "")
     name = re.sub(r"[^0-9A-Za-z_]", "_", name) or "x"
     if name[0].isdigit() or name in ("self", "torch") or \
-            name in __import__("keyword").kwlist:
+            keyword.iskeyword(name):
         name = "x_" + name
     cand, i = name, 1
     while cand in taken:
@@ -1223,11 +1224,6 @@ class _Translator:
             self.fail("aten::%s with a tensor constant (%s)" % (
                 name, a.name), n, "a parameter or buffer of the module")
         if v is None or _has_node(v):
-            if "Tensor" in t and not isinstance(v, (list, tuple)) and \
-                    isinstance(v, fx.Node) and v in self.scalars and \
-                    t in ("Tensor", "Tensor?"):
-                self.fail("aten::%s takes a size as a tensor (%s)" % (
-                    name, a.name), n)
             return v
         # ScalarType and MemoryFormat arguments are numbers in graphs
         if a.name == "dtype":
