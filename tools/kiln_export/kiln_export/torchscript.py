@@ -464,7 +464,8 @@ class _Importer:
         self.root = root
         self.hints = list(hint_modules)
         self.kinds = {}
-        self.patterns = {}   # absolute path -> [(pattern, where)]
+        # absolute path of a user module -> [(call pattern, where, method)]
+        self.patterns = {}
 
     # -- errors / classification ------------------------------------------
     def fail(self, sm, path, what, node=None, hint=None):
