@@ -11,7 +11,6 @@ functional step (the first divergence must be exactly that value, the later
 ones listed after it), and the error paths.
 """
 
-import collections
 import json
 import os
 import re
@@ -35,37 +34,14 @@ from kiln_export import write_safetensors  # noqa: E402
 from kiln_export.compare import CompareError, compare  # noqa: E402
 from kiln_export.trace import build_module  # noqa: E402
 
+sys.path.insert(0, HERE)
+from test_trace import LeNet  # noqa: E402,F401 (the course LeNet)
+
 KILN = os.environ.get("KILN") or os.path.join(ROOT, "build", "bin", "kiln")
 HAVE_KILN = os.access(KILN, os.X_OK)
 EXPORTER = os.path.join(ROOT, "tools", "kiln_export", "kiln-export")
 THIS = os.path.abspath(__file__)
 SEED = 5
-
-
-class LeNet(nn.Module):
-    """The course LeNet (named Sequential layers, a view step)."""
-
-    def __init__(self):
-        super().__init__()
-        self.features = nn.Sequential(collections.OrderedDict([
-            ("conv1", nn.Conv2d(3, 6, 5)),
-            ("relu1", nn.ReLU(inplace=True)),
-            ("pool1", nn.MaxPool2d(2, 2)),
-            ("conv2", nn.Conv2d(6, 16, 5)),
-            ("relu2", nn.ReLU(inplace=True)),
-            ("pool2", nn.MaxPool2d(2, 2)),
-        ]))
-        self.classifier = nn.Sequential(collections.OrderedDict([
-            ("fc1", nn.Linear(400, 120)),
-            ("relu3", nn.ReLU()),
-            ("fc2", nn.Linear(120, 84)),
-            ("relu4", nn.ReLU(inplace=True)),
-            ("fc3", nn.Linear(84, 10)),
-        ]))
-
-    def forward(self, x):
-        h = self.features(x)
-        return self.classifier(h.view(h.size(0), -1))
 
 
 LENET_ROWS = ["features.conv1", "features.relu1", "features.pool1",
