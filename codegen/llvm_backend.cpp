@@ -14,17 +14,20 @@
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Module.h>
 #include <llvm/IR/Verifier.h>
+#include <llvm/Object/ObjectFile.h>
 #include <llvm/Passes/PassBuilder.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
 #include <llvm/TargetParser/Triple.h>
 #include <llvm/Transforms/IPO/GlobalDCE.h>
+#include <llvm/Transforms/Utils/Cloning.h>
 
 #include <cstdint>
 #include <cstring>
 #include <limits>
 #include <map>
 #include <memory>
+#include <utility>
 
 namespace kiln {
 namespace {
@@ -67,24 +70,35 @@ void flatten(const KernelParam &p, llvm::LLVMContext &ctx,
   }
 }
 
-/// Compiles `f` for the target machine's CPU and features (replacing those
-/// the runtime bitcode was compiled with).
-void setTargetAttributes(llvm::Function &f, const llvm::TargetMachine &tm) {
+/// Compiles `f` for the target machine's CPU, tuning and features
+/// (replacing those the runtime bitcode was compiled with), and for size at
+/// -Os / -Oz.
+void setTargetAttributes(llvm::Function &f, const llvm::TargetMachine &tm,
+                         const LlvmOptions &o) {
   f.removeFnAttr("target-cpu");
   f.removeFnAttr("target-features");
   f.removeFnAttr("tune-cpu");
   if (!tm.getTargetCPU().empty())
     f.addFnAttr("target-cpu", tm.getTargetCPU());
+  std::string tune = llvmTuneCpu(o, tm);
+  if (!tune.empty())
+    f.addFnAttr("tune-cpu", tune);
   if (!tm.getTargetFeatureString().empty())
     f.addFnAttr("target-features", tm.getTargetFeatureString());
+  if (o.optLevel > 0 && o.sizeLevel > 0)
+    f.addFnAttr(llvm::Attribute::OptimizeForSize);
+  if (o.optLevel > 0 && o.sizeLevel > 1)
+    f.addFnAttr(llvm::Attribute::MinSize);
 }
 
 /// The runtime module made ready for one model: the sizes of the parameter
 /// structs read (and their globals dropped); every runtime function internal,
-/// compiled for the chosen CPU and features, and (at -O2 and above) always
+/// compiled for the chosen CPU and features, and if `specialise` always
 /// inlined so that the kernels are specialised on their constant parameters.
-std::map<std::string, uint64_t>
-prepareRuntime(llvm::Module &m, const llvm::TargetMachine &tm, int optLevel) {
+std::map<std::string, uint64_t> prepareRuntime(llvm::Module &m,
+                                               const llvm::TargetMachine &tm,
+                                               const LlvmOptions &o,
+                                               bool specialise) {
   std::map<std::string, uint64_t> paramsBytes;
   std::vector<llvm::GlobalVariable *> drop;
   for (llvm::GlobalVariable &gv : m.globals()) {
@@ -105,8 +119,8 @@ prepareRuntime(llvm::Module &m, const llvm::TargetMachine &tm, int optLevel) {
       continue;
     f.setLinkage(llvm::GlobalValue::InternalLinkage);
     f.setComdat(nullptr);
-    setTargetAttributes(f, tm);
-    if (optLevel >= 2 && !f.hasFnAttribute(llvm::Attribute::NoInline))
+    setTargetAttributes(f, tm, o);
+    if (specialise && !f.hasFnAttribute(llvm::Attribute::NoInline))
       f.addFnAttr(llvm::Attribute::AlwaysInline);
   }
   m.getComdatSymbolTable().clear();
@@ -134,15 +148,17 @@ prepareRuntime(llvm::Module &m, const llvm::TargetMachine &tm, int optLevel) {
   return paramsBytes;
 }
 
-/// Runs LLVM's pipeline for `level` (O0: only the always-inliner, and the
-/// unused runtime functions dropped).
-void optimize(llvm::Module &m, llvm::TargetMachine &tm, int level) {
+/// Runs LLVM's pipeline for the options' level (O0: only the always-inliner,
+/// and the unused runtime functions dropped). The vectorisers run as clang
+/// runs them: both from -O2 and at -Os, only SLP at -Oz.
+void optimize(llvm::Module &m, llvm::TargetMachine &tm, const LlvmOptions &o) {
+  int level = o.optLevel;
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;
   llvm::CGSCCAnalysisManager cgam;
   llvm::ModuleAnalysisManager mam;
   llvm::PipelineTuningOptions pto;
-  pto.LoopVectorization = level >= 2;
+  pto.LoopVectorization = level >= 2 && o.sizeLevel < 2;
   pto.SLPVectorization = level >= 2;
   llvm::PassBuilder pb(&tm, pto);
   pb.registerModuleAnalyses(mam);
@@ -156,9 +172,11 @@ void optimize(llvm::Module &m, llvm::TargetMachine &tm, int level) {
     mpm.addPass(llvm::GlobalDCEPass());
   } else {
     mpm = pb.buildPerModuleDefaultPipeline(
-        level == 1   ? llvm::OptimizationLevel::O1
-        : level == 2 ? llvm::OptimizationLevel::O2
-                     : llvm::OptimizationLevel::O3);
+        o.sizeLevel == 1   ? llvm::OptimizationLevel::Os
+        : o.sizeLevel == 2 ? llvm::OptimizationLevel::Oz
+        : level == 1       ? llvm::OptimizationLevel::O1
+        : level == 2       ? llvm::OptimizationLevel::O2
+                           : llvm::OptimizationLevel::O3);
   }
   mpm.run(m, mam);
 }
@@ -206,7 +224,7 @@ void buildRun(const Graph &g, const BufferPlan &plan, const LlvmOptions &o,
   llvm::Argument *arena = fn->getArg(unsigned(names.size()));
   arena->setName("arena");
   fn->addFnAttr(llvm::Attribute::NoUnwind);
-  setTargetAttributes(*fn, tm);
+  setTargetAttributes(*fn, tm, o);
   if (llvm::Triple(m.getTargetTriple()).isOSLinux())
     fn->setUWTableKind(llvm::UWTableKind::Async);
 
@@ -236,6 +254,8 @@ void buildRun(const Graph &g, const BufferPlan &plan, const LlvmOptions &o,
   b.SetInsertPoint(misBB);
   b.CreateRet(b.getInt32(2));
   b.SetInsertPoint(body);
+  // From here on the arena is aligned: the kernels may use aligned accesses.
+  b.CreateAlignmentAssumption(m.getDataLayout(), arena, kBufferAlign);
 
   auto ref = [&](const Value *v) -> llvm::Value * {
     const Storage &s = plan.storage.at(v);
@@ -325,6 +345,64 @@ void buildRun(const Graph &g, const BufferPlan &plan, const LlvmOptions &o,
   b.CreateRet(b.getInt32(0));
 }
 
+/// A module and the context that owns it.
+struct Candidate {
+  std::unique_ptr<llvm::LLVMContext> ctx;
+  std::unique_ptr<llvm::Module> module;
+};
+
+/// The optimised module of `g`: the runtime bitcode, NAME_run, LLVM's
+/// pipeline; the kernels specialised on each call or not (`specialise`).
+Candidate buildModule(const Graph &g, const BufferPlan &plan,
+                      const LlvmOptions &o, llvm::TargetMachine &tm,
+                      bool specialise) {
+  Candidate c;
+  c.ctx = std::make_unique<llvm::LLVMContext>();
+  c.module = llvmRuntimeModule(tm, *c.ctx);
+  llvm::Module &m = *c.module;
+  m.setModuleIdentifier(g.name);
+  m.setSourceFileName(o.sourceName.empty() ? g.name : o.sourceName);
+  std::map<std::string, uint64_t> paramsBytes =
+      prepareRuntime(m, tm, o, specialise);
+  buildRun(g, plan, o, m, tm, paramsBytes);
+  verify(m, "before optimisation");
+  optimize(m, tm, o);
+  verify(m, "after optimisation");
+  return c;
+}
+
+/// The object file or assembly of `m` (code generation changes its IR).
+std::string codegen(llvm::Module &m, llvm::TargetMachine &tm, LlvmEmit emit) {
+  llvm::SmallVector<char, 0> buf;
+  llvm::raw_svector_ostream os(buf);
+  llvm::legacy::PassManager pm;
+  bool object = emit == LlvmEmit::Object;
+  if (tm.addPassesToEmitFile(pm, os, nullptr,
+                             object ? llvm::CGFT_ObjectFile
+                                    : llvm::CGFT_AssemblyFile))
+    fail("target \"" + tm.getTargetTriple().str() + "\" cannot emit " +
+         (object ? "an object file" : "assembly"));
+  pm.run(m);
+  return std::string(buf.begin(), buf.end());
+}
+
+/// Bytes of code (executable sections) in the object file of a copy of `m`.
+uint64_t codeBytes(const llvm::Module &m, llvm::TargetMachine &tm) {
+  std::unique_ptr<llvm::Module> copy = llvm::CloneModule(m);
+  std::string bytes = codegen(*copy, tm, LlvmEmit::Object);
+  auto obj = llvm::object::ObjectFile::createObjectFile(
+      llvm::MemoryBufferRef(bytes, "candidate"));
+  if (!obj) {
+    std::string msg = llvm::toString(obj.takeError());
+    KILN_ASSERT(false, "the object file LLVM made does not read back: " + msg);
+  }
+  uint64_t n = 0;
+  for (const llvm::object::SectionRef &s : (*obj)->sections())
+    if (s.isText())
+      n += s.getSize();
+  return n;
+}
+
 } // namespace
 
 const char *llvmEmitExtension(LlvmEmit emit) {
@@ -343,19 +421,18 @@ const char *llvmEmitExtension(LlvmEmit emit) {
 
 GeneratedFiles generateLlvm(const Graph &g, const LlvmOptions &o) {
   std::unique_ptr<llvm::TargetMachine> tm = llvmTargetMachine(o);
-  const llvm::Triple &triple = tm->getTargetTriple();
-  llvm::LLVMContext ctx;
-  std::unique_ptr<llvm::Module> m = llvmRuntimeModule(*tm, ctx);
-  m->setModuleIdentifier(g.name);
-  m->setSourceFileName(o.sourceName.empty() ? g.name : o.sourceName);
-  std::map<std::string, uint64_t> paramsBytes =
-      prepareRuntime(*m, *tm, o.optLevel);
-
   BufferPlan plan = planBuffers(g);
-  buildRun(g, plan, o, *m, *tm, paramsBytes);
-  verify(*m, "before optimisation");
-  optimize(*m, *tm, o.optLevel);
-  verify(*m, "after optimisation");
+  // From -O2 the kernels are specialised on each call. At -Os / -Oz that is
+  // the smaller code for a model of a few layers, one shared copy of each
+  // kernel for a model of many: both are compiled, the one with less code
+  // kept.
+  Candidate c = buildModule(g, plan, o, *tm, o.optLevel >= 2);
+  if (o.optLevel > 0 && o.sizeLevel > 0) {
+    Candidate shared = buildModule(g, plan, o, *tm, false);
+    if (codeBytes(*shared.module, *tm) < codeBytes(*c.module, *tm))
+      std::swap(c, shared); // (not assigned: a module goes before its context)
+  }
+  llvm::Module &m = *c.module;
 
   GeneratedFiles files;
   files.push_back({g.name + ".h", generateHeader(g, plan, o.sourceName)});
@@ -363,22 +440,12 @@ GeneratedFiles generateLlvm(const Graph &g, const LlvmOptions &o) {
   std::string path = g.name + "." + llvmEmitExtension(o.emit);
   if (o.emit == LlvmEmit::IR) {
     llvm::raw_string_ostream os(out);
-    m->print(os, nullptr);
+    m.print(os, nullptr);
   } else if (o.emit == LlvmEmit::Bitcode) {
     llvm::raw_string_ostream os(out);
-    llvm::WriteBitcodeToFile(*m, os);
+    llvm::WriteBitcodeToFile(m, os);
   } else {
-    llvm::SmallVector<char, 0> buf;
-    llvm::raw_svector_ostream os(buf);
-    llvm::legacy::PassManager pm;
-    if (tm->addPassesToEmitFile(pm, os, nullptr,
-                                o.emit == LlvmEmit::Object
-                                    ? llvm::CGFT_ObjectFile
-                                    : llvm::CGFT_AssemblyFile))
-      fail("target \"" + triple.str() + "\" cannot emit " +
-           (o.emit == LlvmEmit::Object ? "an object file" : "assembly"));
-    pm.run(*m);
-    out.assign(buf.begin(), buf.end());
+    out = codegen(m, *tm, o.emit);
   }
   files.push_back({path, std::move(out)});
   return files;

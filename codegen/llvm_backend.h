@@ -37,6 +37,9 @@ struct LlvmOptions {
   std::string features;
   /// LLVM's optimisation pipeline and code generation level, 0 to 3.
   int optLevel = 2;
+  /// Optimise for size instead (optLevel 2): 1 `-Os`, 2 `-Oz` (LLVM's Os /
+  /// Oz pipeline, functions `optsize` / `minsize`).
+  int sizeLevel = 0;
   /// Section of the weights constant (empty: `.rodata.kiln.NAME`).
   std::string weightsSection;
   /// Name of the model file, for the header's banner.

@@ -3,9 +3,11 @@
 
 #include "codegen/runtime_bitcode.h"
 #include "support/error.h"
+#include "support/strings.h"
 
 #include <llvm/ADT/StringMap.h>
 #include <llvm/Bitcode/BitcodeReader.h>
+#include <llvm/Config/llvm-config.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
 #include <llvm/MC/MCSubtargetInfo.h>
@@ -14,9 +16,12 @@
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Target/TargetMachine.h>
 #include <llvm/Target/TargetOptions.h>
+#include <llvm/TargetParser/ARMTargetParser.h>
 #include <llvm/TargetParser/Host.h>
 #include <llvm/TargetParser/Triple.h>
 
+#include <algorithm>
+#include <cctype>
 #include <mutex>
 
 namespace kiln {
@@ -76,6 +81,105 @@ std::string hostFeatures() {
   return s;
 }
 
+/// The CPU that clang and GCC compile for when none is given: the x86-64
+/// baseline (SSE2) on x86_64, the architecture's default core on 32-bit Arm
+/// (cortex-m4 for thumbv7em, with its FPU; cortex-m3 for thumbv7m), and
+/// LLVM's generic CPU elsewhere (AArch64: Armv8-A with NEON).
+std::string defaultCpu(const llvm::Triple &t) {
+  if (t.getArch() == llvm::Triple::x86_64)
+    return "x86-64";
+  if (t.isARM() || t.isThumb())
+    return llvm::ARM::getARMCPUForArch(t).str();
+  return "";
+}
+
+#if LLVM_VERSION_MAJOR < 17
+// LLVM 16's MCSubtargetInfo keeps its table of features private (LLVM 17
+// adds getAllProcessorFeatures()); it is read through a pointer to the
+// member, which an explicit instantiation may name whatever its access.
+using FeatureTable =
+    llvm::ArrayRef<llvm::SubtargetFeatureKV> llvm::MCSubtargetInfo::*;
+FeatureTable featureTableMember();
+template <FeatureTable M> struct FeatureTableAccess {
+  friend FeatureTable featureTableMember() { return M; }
+};
+template struct FeatureTableAccess<&llvm::MCSubtargetInfo::ProcFeatures>;
+#endif
+
+/// The names of the target features `sti` knows (`+name` / `-name`).
+std::vector<std::string> featureNames(const llvm::MCSubtargetInfo &sti) {
+#if LLVM_VERSION_MAJOR < 17
+  llvm::ArrayRef<llvm::SubtargetFeatureKV> table = sti.*featureTableMember();
+#else
+  llvm::ArrayRef<llvm::SubtargetFeatureKV> table =
+      sti.getAllProcessorFeatures();
+#endif
+  std::vector<std::string> names;
+  for (const llvm::SubtargetFeatureKV &f : table)
+    names.push_back(f.Key);
+  return names;
+}
+
+/// The known names closest to `name` (at most five, nearest first; case
+/// ignored), for an error message.
+std::vector<std::string> closeMatches(const std::string &name,
+                                      const std::vector<std::string> &known) {
+  auto lower = [](std::string s) {
+    for (char &c : s)
+      c = char(std::tolower((unsigned char)c));
+    return s;
+  };
+  std::string n = lower(name);
+  size_t limit = n.size() <= 3 ? 1 : n.size() <= 6 ? 2 : 3;
+  std::vector<std::pair<size_t, std::string>> scored;
+  for (const std::string &k : known) {
+    size_t d = editDistance(n, lower(k));
+    if (d <= limit)
+      scored.push_back({d, k});
+  }
+  std::sort(scored.begin(), scored.end());
+  std::vector<std::string> r;
+  for (size_t i = 0; i < scored.size() && i < 5; ++i)
+    r.push_back(scored[i].second);
+  return r;
+}
+
+/// Checks the user's --features: a comma-separated list of +name / -name,
+/// each name a feature of the target (its MCSubtargetInfo's table).
+void checkFeatures(const llvm::Target &target, const llvm::Triple &triple,
+                   const std::string &features) {
+  if (features.empty())
+    return;
+  std::unique_ptr<llvm::MCSubtargetInfo> sti(
+      target.createMCSubtargetInfo(triple.str(), "", ""));
+  KILN_ASSERT(sti, "no subtarget information for " + triple.str());
+  std::vector<std::string> known = featureNames(*sti);
+  size_t start = 0;
+  while (start <= features.size()) {
+    size_t comma = features.find(',', start);
+    std::string f = features.substr(
+        start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (f.size() < 2 || (f[0] != '+' && f[0] != '-'))
+      fail("--features expects a comma-separated list of +feature and "
+           "-feature, found \"" +
+           f + "\"");
+    std::string name = f.substr(1);
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      std::vector<std::string> close = closeMatches(name, known);
+      std::string hint;
+      for (const std::string &c : close)
+        hint += (hint.empty() ? "" : ", ") + std::string(1, f[0]) + c;
+      fail("unknown feature \"" + f + "\" for target \"" + triple.str() +
+           "\" (--features; " +
+           (hint.empty() ? "no close match" : "close matches: " + hint) +
+           "; `llc -mtriple=" + triple.str() + " -mattr=help` lists them)");
+    }
+    if (comma == std::string::npos)
+      break;
+    start = comma + 1;
+  }
+}
+
 std::unique_ptr<llvm::TargetMachine> targetMachine(const LlvmOptions &o) {
   initializeTargets();
   std::string host = llvm::sys::getDefaultTargetTriple();
@@ -90,8 +194,11 @@ std::unique_ptr<llvm::TargetMachine> targetMachine(const LlvmOptions &o) {
     fail("target \"" + triple.str() +
          "\" is big-endian; the LLVM backend supports little-endian targets "
          "only");
+  checkFeatures(*target, triple, o.features);
   std::string cpu = o.cpu, features = o.features;
-  if (cpu == "native") {
+  if (cpu.empty()) {
+    cpu = defaultCpu(triple);
+  } else if (cpu == "native") {
     if (triple.getArch() != llvm::Triple(host).getArch())
       fail("--cpu=native needs the host's architecture, but the target is \"" +
            triple.str() + "\"");
@@ -107,25 +214,15 @@ std::unique_ptr<llvm::TargetMachine> targetMachine(const LlvmOptions &o) {
            "\" (--cpu; `llc -mtriple=" + triple.str() +
            " -mcpu=help` lists them)");
   }
-  size_t start = 0;
-  while (start < features.size()) {
-    size_t comma = features.find(',', start);
-    std::string f = features.substr(
-        start, comma == std::string::npos ? std::string::npos : comma - start);
-    if (f.size() < 2 || (f[0] != '+' && f[0] != '-'))
-      fail("--features expects a comma-separated list of +feature and "
-           "-feature, found \"" +
-           f + "\"");
-    start = comma == std::string::npos ? features.size() : comma + 1;
-  }
   llvm::TargetOptions to;
   // Linux objects go into position-independent executables and shared
   // libraries alike; bare-metal code is placed by its linker script.
   std::optional<llvm::Reloc::Model> rm =
       triple.isOSLinux() ? llvm::Reloc::PIC_ : llvm::Reloc::Static;
+  // -Os and -Oz generate code at the default level, as clang does.
   llvm::CodeGenOpt::Level level = o.optLevel <= 0   ? llvm::CodeGenOpt::None
                                   : o.optLevel == 1 ? llvm::CodeGenOpt::Less
-                                  : o.optLevel == 2
+                                  : o.optLevel == 2 || o.sizeLevel > 0
                                       ? llvm::CodeGenOpt::Default
                                       : llvm::CodeGenOpt::Aggressive;
   std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
@@ -162,6 +259,10 @@ std::vector<std::string> llvmTargetFamilies() {
 
 std::unique_ptr<llvm::TargetMachine> llvmTargetMachine(const LlvmOptions &o) {
   return targetMachine(o);
+}
+
+std::string llvmTuneCpu(const LlvmOptions &o, const llvm::TargetMachine &tm) {
+  return o.cpu.empty() && tm.getTargetTriple().isX86() ? "generic" : "";
 }
 
 std::unique_ptr<llvm::Module> llvmRuntimeModule(const llvm::TargetMachine &tm,

@@ -66,9 +66,14 @@ int build(const cli::Options &o) {
   fs::path out = fs::absolute(o.output);
   fs::path staged = out;
   staged += ".kiln-tmp";
+  // -Os / -Oz ask for small code from the C++ compiler too (the LLVM
+  // backend's object is already optimised; this compiles the main).
+  const char *cxxOpt = o.sizeLevel == 1   ? "-Os"
+                       : o.sizeLevel == 2 ? "-Oz"
+                                          : "-O3";
   std::vector<std::string> argv = {cxx,
                                    "-std=c++17",
-                                   "-O3",
+                                   cxxOpt,
                                    "-static",
                                    "-I",
                                    ".",

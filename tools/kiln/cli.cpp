@@ -43,6 +43,9 @@ optimisation (compile, build, opt; run and info only when asked):
                           LLVM optimisation either)
   -O1, -O2, -O3           the default pipeline (the default; LLVM backend:
                           LLVM's O1/O2/O3 pipeline, default O2)
+  -Os, -Oz                the default pipeline, code optimised for size
+                          (LLVM backend: LLVM's Os/Oz pipeline; build: the
+                          C++ compiler's -Os/-Oz instead of -O3)
   --passes=a,b,c          run these passes instead (see --list-passes)
   --list-passes           list the passes and the default pipeline
   --print-ir-before=NAME  print the IR before pass NAME (repeatable)
@@ -186,6 +189,10 @@ Options parse(int argc, char **argv) {
       o.instr.print.locations = true;
     } else if (a == "-O0" || a == "-O1" || a == "-O2" || a == "-O3") {
       o.optLevel = a[2] - '0';
+      o.sizeLevel = 0;
+    } else if (a == "-Os" || a == "-Oz") {
+      o.optLevel = 2;
+      o.sizeLevel = a == "-Os" ? 1 : 2;
     } else if (a == "--passes") {
       std::vector<std::string> list;
       size_t start = 0;

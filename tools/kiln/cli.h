@@ -38,6 +38,8 @@ struct Options {
   /// Optimisation: -O level (-1: the command's default), an explicit
   /// --passes list, and the dump / verify instrumentation.
   int optLevel = -1;
+  /// -Os (1) or -Oz (2): optimise the generated code for size (optLevel 2).
+  int sizeLevel = 0;
   std::optional<std::vector<std::string>> passes;
   PassInstrumentation instr;
 };

@@ -45,6 +45,7 @@ LlvmOptions llvmOptions(const cli::Options &o) {
   lo.cpu = o.cpu;
   lo.features = o.features;
   lo.optLevel = o.optLevel < 0 ? 2 : o.optLevel;
+  lo.sizeLevel = o.sizeLevel;
   lo.weightsSection = o.weightsSection;
   lo.sourceName = std::filesystem::path(o.model).filename().string();
   return lo;

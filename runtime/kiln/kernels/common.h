@@ -77,6 +77,29 @@ inline float relu(float v) {
   return v;
 }
 
+/// Four floats handled together: a GCC/Clang vector, one SIMD register on
+/// targets that have them (SSE, NEON), four scalar registers elsewhere. Its
+/// arithmetic is lane-wise IEEE float arithmetic, the same results as the
+/// four scalar operations; loads and stores need no alignment.
+typedef float f32x4 __attribute__((vector_size(16)));
+
+inline f32x4 load4(const float *p) {
+  f32x4 v;
+  __builtin_memcpy(&v, p, sizeof v);
+  return v;
+}
+inline f32x4 splat4(float s) { return f32x4{s, s, s, s}; }
+
+/// Whether f32x4 is a SIMD register on the target. Without SIMD (a
+/// Cortex-M's scalar FPU) the kernels keep to narrow tiles: wider ones would
+/// add code without saving work.
+#if defined(__SSE2__) || defined(__ARM_NEON) || defined(__wasm_simd128__) ||   \
+    defined(__ALTIVEC__)
+constexpr bool kSimd = true;
+#else
+constexpr bool kSimd = false;
+#endif
+
 /// Applies the epilogue `e` to `v`.
 inline float activate(const Epilogue &e, float v) {
   switch (e.act) {

@@ -21,15 +21,16 @@ inline void linear(const LinearParams &p, const float *x, const float *w,
     const float *xr = x + index_t(r) * p.in;
     for (int o = 0; o < p.out; ++o) {
       const float *wr = w + index_t(o) * p.in;
-      // Eight independent partial sums let the compiler vectorise the dot
-      // product without reassociating a single float accumulator.
-      float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      // Eight independent partial sums (two vectors of four) let the dot
+      // product use SIMD without reassociating a single float accumulator.
+      f32x4 a0 = splat4(0.0f), a1 = splat4(0.0f);
       int i = 0;
-      for (; i + 8 <= p.in; i += 8)
-        for (int j = 0; j < 8; ++j)
-          acc[j] += xr[i + j] * wr[i + j];
-      float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) +
-                ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+      for (; i + 8 <= p.in; i += 8) {
+        a0 += load4(xr + i) * load4(wr + i);
+        a1 += load4(xr + i + 4) * load4(wr + i + 4);
+      }
+      float s = ((a0[0] + a0[1]) + (a0[2] + a0[3])) +
+                ((a1[0] + a1[1]) + (a1[2] + a1[3]));
       for (; i < p.in; ++i)
         s += xr[i] * wr[i];
       s += bias ? bias[o] : 0.0f;
