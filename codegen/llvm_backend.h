@@ -6,7 +6,8 @@
 // compiled to bitcode at build time (runtime/llvm/kernels.cpp) and embedded
 // in the compiler. NAME_run calls one wrapper `kiln_rt_KERNEL` per
 // KernelCall with a constant parameter global; LLVM's O2/O3 pipeline
-// inlines and specialises the kernels on those constants.
+// inlines and specialises the kernels on those constants (at -Os / -Oz,
+// specialised or shared, whichever makes less code). docs/llvm-backend.md.
 #pragma once
 
 #include "ir/graph.h"

@@ -6,11 +6,13 @@
 // compute the same thing.
 //
 // Built at build time, once per target family, with
-//   clang++-16 -O1 -emit-llvm -c -std=c++17 -fno-exceptions -fno-rtti
+//   clang++-16 -O2 -Xclang -disable-llvm-passes -emit-llvm -c -std=c++17
+//              -fno-exceptions -fno-rtti -ffp-contract=off
 //              -DKILN_FREESTANDING -nostdinc++ -nostdlibinc --target=T
-// and embedded in `kiln` (codegen/CMakeLists.txt). The backend makes the
+// (unoptimised: Kiln's pipeline optimises the specialised kernels) and
+// embedded in `kiln` (cmake/EmbedBitcode.cmake). The backend makes the
 // wrappers internal, calls them with constant parameter globals and lets
-// LLVM's O2/O3 pipeline inline and specialise them.
+// LLVM's pipeline inline and specialise them (docs/llvm-backend.md).
 //
 // `kiln_rt_K_params_bytes` is sizeof the wrapper's parameter struct: the
 // backend checks each flattened KernelParam tree against it (and drops it).
