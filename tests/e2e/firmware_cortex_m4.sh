@@ -92,6 +92,12 @@ compile_object() {
   echo "[$label] (cd $dir && $cxx ${strict[*]} -c $name.cpp -o $name.o)"
   (cd "$dir" && "$cxx" "${strict[@]}" -c "$name.cpp" -o "$name.o") ||
     fail "$label: $name.cpp does not compile for the Cortex-M4"
+  # The strict flags must also hold at the speed levels, whose loop
+  # analyses warn differently (-Waggressive-loop-optimizations).
+  for level in -O2 -O3; do
+    (cd "$dir" && "$cxx" "${strict[@]}" "$level" -c "$name.cpp" -o /dev/null) ||
+      fail "$label: $name.cpp does not compile for the Cortex-M4 at $level"
+  done
   sizes "$dir/$name.o"
   echo "  $label object: text=$text data=$data bss=$bss"
   [ "$data" = 0 ] || fail "$label: .data is $data bytes (mutable global state); expected 0"
