@@ -8,7 +8,7 @@ import re
 from cases.core import REJECTED  # noqa: F401
 
 FAMILIES = ["conv", "pool", "layers", "ops", "shape_ops", "fusion", "norms",
-            "upsample"]
+            "upsample", "functionals"]
 
 
 def _modules():
