@@ -57,8 +57,8 @@ int main() {
     printf("score[%zu] = %.9g (PyTorch %.9g)\n", i,
            static_cast<double>(scores[i]),
            static_cast<double>(kSampleExpected[i]));
-  printf("class %zu; max |score - PyTorch| = %.3g (tolerance %.3g): %s\n",
-         best, static_cast<double>(err), static_cast<double>(1e-5f * scale),
+  printf("class %zu; max |score - PyTorch| = %.3g (tolerance %.3g): %s\n", best,
+         static_cast<double>(err), static_cast<double>(1e-5f * scale),
          ok ? "ok" : "MISMATCH");
 #else
   (void)best; // on a board: drive an output, send it over a UART, ...

@@ -1,9 +1,8 @@
 """Differential cases: the functional forms not covered by the other
-families: sum; leaky_relu, relu6, hardtanh, elu, softplus, gelu(tanh),
+families: leaky_relu, relu6, hardtanh, elu, softplus, gelu(tanh),
 log_softmax; the functional pools (max / avg 1-3d, adaptive max 1-3d,
 adaptive avg 1d and 3d) with the arguments of their layers; dropout."""
 
-import torch
 import torch.nn.functional as F
 
 from cases.core import *  # noqa: F401,F403
@@ -57,36 +56,6 @@ def _activation_cases():
             args["training"] = False
         out.append(op_case("op:dropout", "op:act_args", lambda t: t, ["x"],
                            "dropout", args, [gen.normal(_act_shape(gen))], 1))
-    return out
-
-
-def _sum_cases():
-    out = []
-    for i in range(12):
-        gen = Gen("op:sum/%d" % i)
-        rank = gen.randint(1, 4)
-        s = rand_shape(gen, rank, 1, 7)
-        args = {}
-        if i % 4 == 0:
-            dims = None
-        elif i % 4 == 1:
-            dims = gen.randint(-rank, rank - 1)
-        else:
-            k = gen.randint(1, rank)
-            dims = sorted(int(d) for d in gen.rng.permutation(rank)[:k])
-        keep = gen.coin() if dims is not None else False
-        if dims is not None:
-            args["dim"] = dims
-            args["keepdim"] = keep
-            dl = dims if isinstance(dims, list) else [dims]
-            K = prod(s[d] for d in dl)
-            fn = (lambda d, k: lambda t: torch.sum(t, d, keepdim=k))(
-                dims if isinstance(dims, int) else tuple(dims), keep)
-        else:
-            K = prod(s)
-            fn = lambda t: torch.sum(t)  # noqa: E731
-        out.append(op_case("op:sum", "op:sum", fn, ["x"], "sum", args,
-                           [gen.normal(s)], K))
     return out
 
 
@@ -154,12 +123,12 @@ def _pool_cases():
 
 
 def cases_functionals():
-    return _activation_cases() + _sum_cases() + _pool_cases()
+    return _activation_cases() + _pool_cases()
 
 
 # Batches: case groups (regex on Case.group) compiled as one model.
 BATCH_GROUPS = [
-    (r"^op:(act_args|sum)$", "op_functional_acts_sum"),
+    (r"^op:act_args$", "op_functional_acts"),
     (r"^op:pools$", "op_functional_pools"),
 ]
 

@@ -134,35 +134,37 @@ def cases_ops():
         out.append(op_case("op:softmax", "op:softmax", fn, ["x"], "softmax",
                            {"dim": dim}, [gen.normal(s, 4.0)], s[dim]))
 
-    # mean
-    for i in range(16):
-        gen = Gen("op:mean/%d" % i)
-        rank = gen.randint(1, 4)
-        s = rand_shape(gen, rank, 1, 7)
-        args = {}
-        if i % 4 == 0:
-            dims = None
-        elif i % 4 == 1:
-            dims = gen.randint(-rank, rank - 1)
-        else:
-            k = gen.randint(1, rank)
-            dims = sorted(int(d) for d in gen.rng.permutation(rank)[:k])
-            dims = [d - rank if gen.coin(0.3) else d for d in dims]
-        keep = gen.coin() if dims is not None else False
-        if dims is not None:
-            args["dim"] = dims
-            if keep or gen.coin():
-                args["keepdim"] = keep
-        if dims is None:
-            K = prod(s)
-            fn = lambda t: torch.mean(t)  # noqa: E731
-        else:
-            dl = dims if isinstance(dims, list) else [dims]
-            K = prod(s[d] for d in dl)
-            fn = (lambda d, k: lambda t: torch.mean(t, d, keepdim=k))(
-                dims if isinstance(dims, int) else tuple(dims), keep)
-        out.append(op_case("op:mean", "op:mean", fn, ["x"], "mean", args,
-                           [gen.normal(s) + 0.3], K))
+    # mean and sum
+    for op, reduce, count in (("mean", torch.mean, 16), ("sum", torch.sum, 12)):
+        for i in range(count):
+            gen = Gen("op:%s/%d" % (op, i))
+            rank = gen.randint(1, 4)
+            s = rand_shape(gen, rank, 1, 7)
+            args = {}
+            if i % 4 == 0:
+                dims = None
+            elif i % 4 == 1:
+                dims = gen.randint(-rank, rank - 1)
+            else:
+                k = gen.randint(1, rank)
+                dims = sorted(int(d) for d in gen.rng.permutation(rank)[:k])
+                dims = [d - rank if gen.coin(0.3) else d for d in dims]
+            keep = gen.coin() if dims is not None else False
+            if dims is not None:
+                args["dim"] = dims
+                if keep or gen.coin():
+                    args["keepdim"] = keep
+            if dims is None:
+                K = prod(s)
+                fn = (lambda r: lambda t: r(t))(reduce)
+            else:
+                dl = dims if isinstance(dims, list) else [dims]
+                K = prod(s[d] for d in dl)
+                fn = (lambda r, d, k: lambda t: r(t, d, keepdim=k))(
+                    reduce, dims if isinstance(dims, int) else tuple(dims),
+                    keep)
+            out.append(op_case("op:" + op, "op:reduce", fn, ["x"], op, args,
+                               [gen.normal(s) + 0.3], K))
 
     # adaptive_avg_pool2d
     for i in range(10):
@@ -197,7 +199,7 @@ BATCH_GROUPS = [
     (r"^op:(add|sub|mul|div)$", "op_arithmetic"),
     (r"^op:(shape|cat)$", "op_shape_cat"),
     (r"^op:(act|softmax)$", "op_activations"),
-    (r"^op:(mean|adaptive_avg_pool2d)$", "op_reductions"),
+    (r"^op:(reduce|adaptive_avg_pool2d)$", "op_reductions"),
 ]
 
 # The case generators of this family.
