@@ -33,8 +33,9 @@ test: build
 test-long: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) -L long
 
+# BENCH_ARGS: options of bench/run_benchmarks.sh, e.g. BENCH_ARGS=--quick
 bench: build
-	bench/run_benchmarks.sh $(KILN)
+	bench/run_benchmarks.sh $(KILN) $(BENCH_ARGS)
 
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)

@@ -29,7 +29,8 @@ namespace {
 
 /// An arena tensor to place: its bytes and live range in op positions.
 struct Interval {
-  const Value *value;
+  const Value *value; ///< or null for the scratch of `op`
+  const Op *op;
   int64_t bytes;
   size_t first, last;
   bool overlaps(const Interval &o) const {
@@ -55,8 +56,10 @@ std::vector<Interval> liveRanges(const Graph &g, const BufferPlan &plan) {
     for (const Value *r : op.results)
       if (!plan.storage.count(r)) {
         index[r] = ranges.size();
-        ranges.push_back({r, alignUp(r->numElements() * 4), pos, pos});
+        ranges.push_back({r, &op, alignUp(r->numElements() * 4), pos, pos});
       }
+    if (int64_t bytes = scratchBytes(op))
+      ranges.push_back({nullptr, &op, alignUp(bytes), pos, pos});
   }
   // Values copied into outputs after the last op stay live to the end.
   for (const auto &[i, v] : plan.outputCopies) {
@@ -92,12 +95,24 @@ void placeGreedyBySize(std::vector<Interval> &ranges, BufferPlan &plan) {
       offset = std::max(offset, e);
     }
     placed.push_back({i, offset});
-    plan.storage[r.value] = {Storage::Kind::Arena, 0, offset};
+    if (r.value)
+      plan.storage[r.value] = {Storage::Kind::Arena, 0, offset};
+    else
+      plan.scratch[r.op] = offset;
     plan.arenaBytes = std::max(plan.arenaBytes, offset + r.bytes);
   }
 }
 
 } // namespace
+
+int64_t scratchBytes(const Op &op) {
+  int64_t bytes = 0;
+  if (op.def->isView || !op.def->lower)
+    return 0;
+  for (const KernelCall &kc : op.def->lower(op))
+    bytes = std::max(bytes, kc.scratchBytes);
+  return bytes;
+}
 
 BufferPlan planBuffers(const Graph &g) {
   BufferPlan plan;

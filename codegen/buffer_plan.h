@@ -38,7 +38,13 @@ struct BufferPlan {
   /// (an output that is a model input, a weight, or shares its bytes with
   /// another output): output index and the value to copy.
   std::vector<std::pair<int, const Value *>> outputCopies;
+  /// Arena offset of the scratch bytes of ops whose kernel calls need some
+  /// (KernelCall::scratchBytes), live only while the op runs.
+  std::unordered_map<const Op *, int64_t> scratch;
 };
+
+/// The most scratch bytes any kernel call of `op` needs (0 for views).
+int64_t scratchBytes(const Op &op);
 
 /// Rounds `n` up to a multiple of kBufferAlign.
 int64_t alignUp(int64_t n);

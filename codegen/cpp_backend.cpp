@@ -100,6 +100,7 @@ std::vector<std::string> runParameterNames(const Graph &g) {
 }
 
 std::string generateHeader(const Graph &g, const BufferPlan &plan,
+                           const std::string &isa,
                            const std::string &sourceName) {
   CppEmitter e;
   e.includeSystem("stddef.h");
@@ -115,6 +116,11 @@ std::string generateHeader(const Graph &g, const BufferPlan &plan,
          ";");
   e.line("/// Bytes of constant weight data (read-only memory).");
   e.line("constexpr size_t kWeightBytes = " + std::to_string(plan.weightBytes) +
+         ";");
+  e.line("/// The micro-kernel ISA the weights are packed and the kernels tiled");
+  e.line("/// for. Compiled for another ISA the code is still correct (every");
+  e.line("/// kernel path reads every packed layout), only slower.");
+  e.line("constexpr const char *kIsa = " + CppEmitter::stringLiteral(isa) +
          ";");
   e.line("constexpr int kNumInputs = " + std::to_string(g.inputs.size()) + ";");
   e.line("constexpr int kNumOutputs = " + std::to_string(g.outputs.size()) +
@@ -150,15 +156,15 @@ std::string generateHeader(const Graph &g, const BufferPlan &plan,
     sig += std::string(i < g.inputs.size() ? "const float *" : "float *") +
            params[i] + ", ";
   e.line(sig + "void *arena);");
-  return e.str(banner(sourceName,
-                      "Interface of the compiled model \"" + g.name + "\"."));
+  return e.str(banner(sourceName, "Interface of the compiled model \"" +
+                                      g.name + "\", tiled for " + isa + "."));
 }
 
 GeneratedFiles generateCpp(const Graph &g, const CppOptions &o) {
   BufferPlan plan = planBuffers(g);
   std::vector<std::string> params = runParameterNames(g);
   GeneratedFiles files;
-  files.push_back({g.name + ".h", generateHeader(g, plan, o.sourceName)});
+  files.push_back({g.name + ".h", generateHeader(g, plan, o.isa, o.sourceName)});
 
   CppEmitter e;
   e.includeLocal(g.name + ".h");
@@ -241,6 +247,11 @@ GeneratedFiles generateCpp(const Graph &g, const CppOptions &o) {
              paramInit(kc.params) + ";");
       std::string call = "kiln_rt::" + kc.kernel + "(" + pn;
       for (int a : kernelArgs(*op, kc)) {
+        if (a == KernelCall::kScratchArg) {
+          call += ", reinterpret_cast<float *>(A + " +
+                  std::to_string(plan.scratch.at(op.get())) + ")";
+          continue;
+        }
         const Value *v = a == KernelCall::kNullArg ? nullptr
                          : a >= 0                  ? op->operand(size_t(a))
                                                    : op->result(size_t(-1 - a));
@@ -259,7 +270,8 @@ GeneratedFiles generateCpp(const Graph &g, const CppOptions &o) {
   e.close();
   files.push_back(
       {g.name + ".cpp",
-       e.str(banner(o.sourceName, "The compiled model \"" + g.name + "\"."))});
+       e.str(banner(o.sourceName, "The compiled model \"" + g.name +
+                                      "\", tiled for " + o.isa + "."))});
   for (const GeneratedFile &f : runtimeSources())
     files.push_back(f);
   return files;

@@ -27,6 +27,9 @@ struct CppOptions {
   std::string sourceName;
   /// Section of the weights (incbin only).
   std::string weightsSection;
+  /// The micro-kernel ISA the pipeline packed the weights for (recorded in
+  /// NAME.h).
+  std::string isa = "portable";
 };
 
 /// The generated header, source, weights blob and runtime headers.
@@ -36,6 +39,7 @@ GeneratedFiles generateCpp(const Graph &g, const CppOptions &options);
 /// sizes, tensor names and shapes): the same for the C++ and LLVM backends.
 /// `sourceName` is the model file's name, for the banner.
 std::string generateHeader(const Graph &g, const BufferPlan &plan,
+                           const std::string &isa,
                            const std::string &sourceName);
 
 /// The blob of all weights, float32 little-endian, each at its plan offset

@@ -328,6 +328,11 @@ void buildRun(const Graph &g, const BufferPlan &plan, const LlvmOptions &o,
       pg->setUnnamedAddr(llvm::GlobalValue::UnnamedAddr::Global);
       std::vector<llvm::Value *> callArgs = {pg};
       for (int a : args) {
+        if (a == KernelCall::kScratchArg) {
+          callArgs.push_back(b.CreateConstInBoundsGEP1_64(
+              i8, arena, uint64_t(plan.scratch.at(op.get()))));
+          continue;
+        }
         const Value *v = a == KernelCall::kNullArg ? nullptr
                          : a >= 0                  ? op->operand(size_t(a))
                                                    : op->result(size_t(-1 - a));
@@ -435,7 +440,7 @@ GeneratedFiles generateLlvm(const Graph &g, const LlvmOptions &o) {
   llvm::Module &m = *c.module;
 
   GeneratedFiles files;
-  files.push_back({g.name + ".h", generateHeader(g, plan, o.sourceName)});
+  files.push_back({g.name + ".h", generateHeader(g, plan, microKernelIsa(o), o.sourceName)});
   std::string out;
   std::string path = g.name + "." + llvmEmitExtension(o.emit);
   if (o.emit == LlvmEmit::IR) {

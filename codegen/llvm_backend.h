@@ -55,6 +55,11 @@ GeneratedFiles generateLlvm(const Graph &g, const LlvmOptions &options);
 /// The target families that have runtime bitcode (e.g. `x86_64-linux-gnu`).
 std::vector<std::string> llvmTargetFamilies();
 
+/// The micro-kernel ISA (runtime/kiln/ukernels) of the options' target and
+/// CPU: `avx512`, `avx2`, `neon`, `portable` (4-float vectors) or `scalar`.
+/// Throws kiln::Error as generateLlvm does for a bad target or CPU.
+std::string microKernelIsa(const LlvmOptions &options);
+
 /// The file extension of `emit` (`ll`, `bc`, `o`, `s`).
 const char *llvmEmitExtension(LlvmEmit emit);
 

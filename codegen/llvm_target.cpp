@@ -41,10 +41,28 @@ void initializeTargets() {
   });
 }
 
-/// The embedded runtime bitcode for `t`: its family (the triple it was
+/// The micro-kernel ISA of runtime/kiln/ukernels that `tm` has.
+std::string isaOf(const llvm::TargetMachine &tm) {
+  const llvm::MCSubtargetInfo *sti = tm.getMCSubtargetInfo();
+  const llvm::Triple &t = tm.getTargetTriple();
+  if (t.getArch() == llvm::Triple::x86_64) {
+    if (sti->checkFeatures("+avx512f,+avx512vl,+avx512dq,+avx512bw,+fma"))
+      return "avx512";
+    if (sti->checkFeatures("+avx2,+fma"))
+      return "avx2";
+    return "portable";
+  }
+  if (t.getArch() == llvm::Triple::aarch64)
+    return sti->checkFeatures("+neon") ? "neon" : "scalar";
+  return "scalar";
+}
+
+/// The embedded runtime bitcode for `tm`: its family (the triple it was
 /// compiled for) shares the architecture, the byte order, and the kind of
-/// OS (Linux or bare metal) whose ABI the kernels were compiled with.
-const RuntimeBitcode &bitcodeFor(const llvm::Triple &t) {
+/// OS (Linux or bare metal) whose ABI the kernels were compiled with; of
+/// the family's ISA variants (FAMILY+ISA), the one of `tm`'s ISA.
+const RuntimeBitcode &bitcodeFor(const llvm::TargetMachine &tm) {
+  const llvm::Triple &t = tm.getTargetTriple();
   const char *family = nullptr;
   bool linuxOrNone = t.isOSLinux() || t.getOS() == llvm::Triple::UnknownOS;
   if (t.getArch() == llvm::Triple::x86_64 && linuxOrNone &&
@@ -58,8 +76,13 @@ const RuntimeBitcode &bitcodeFor(const llvm::Triple &t) {
            t.getOS() == llvm::Triple::UnknownOS && t.isOSBinFormatELF())
     family = "thumbv7em-none-eabihf";
   std::string supported;
+  if (family)
+    for (const RuntimeBitcode &b : runtimeBitcodes())
+      if (b.family == std::string(family) + "+" + isaOf(tm))
+        return b;
   for (const RuntimeBitcode &b : runtimeBitcodes()) {
-    supported += (supported.empty() ? "" : ", ") + b.family;
+    if (b.family.find('+') == std::string::npos)
+      supported += (supported.empty() ? "" : ", ") + b.family;
     if (family && b.family == family)
       return b;
   }
@@ -261,6 +284,10 @@ std::unique_ptr<llvm::TargetMachine> llvmTargetMachine(const LlvmOptions &o) {
   return targetMachine(o);
 }
 
+std::string microKernelIsa(const LlvmOptions &o) {
+  return isaOf(*targetMachine(o));
+}
+
 std::string llvmTuneCpu(const LlvmOptions &o, const llvm::TargetMachine &tm) {
   return o.cpu.empty() && tm.getTargetTriple().isX86() ? "generic" : "";
 }
@@ -268,7 +295,7 @@ std::string llvmTuneCpu(const LlvmOptions &o, const llvm::TargetMachine &tm) {
 std::unique_ptr<llvm::Module> llvmRuntimeModule(const llvm::TargetMachine &tm,
                                                 llvm::LLVMContext &ctx) {
   const llvm::Triple &triple = tm.getTargetTriple();
-  const RuntimeBitcode &bc = bitcodeFor(triple);
+  const RuntimeBitcode &bc = bitcodeFor(tm);
   std::unique_ptr<llvm::Module> m = runtimeModule(bc, ctx);
   llvm::DataLayout layout = tm.createDataLayout();
   KILN_ASSERT(m->getDataLayout().getPointerSizeInBits() ==

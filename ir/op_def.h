@@ -59,8 +59,12 @@ struct KernelCall {
   /// operands, then all results): operand i is `i`, result j is `-1 - j`,
   /// kNullArg a null pointer.
   std::vector<int> args = {};
+  /// Bytes of arena scratch the call needs, live only while the op runs
+  /// (passed where args holds kScratchArg); planned with the tensors.
+  int64_t scratchBytes = 0;
 
   static constexpr int kNullArg = -1000000;
+  static constexpr int kScratchArg = -2000000;
 };
 
 /// The pointer argument list of a kernel call, as operand and result

@@ -8,7 +8,7 @@
 
 namespace kiln {
 namespace ops {
-extern const OpDef kConvOp, kConvTransposeOp, kMaxPoolOp, kAvgPoolOp, kLinearOp,
+extern const OpDef kConvOp, kConvGemmOp, kConvTransposeGemmOp, kConvTransposeOp, kMaxPoolOp, kAvgPoolOp, kLinearOp,
     kReluOp, kRelu6Op, kSigmoidOp, kTanhOp, kLeakyReluOp, kHardtanhOp, kEluOp,
     kPreluOp, kBatchNormOp, kReshapeOp, kPadOp, kMaxPoolIndicesOp, kMaxUnpoolOp,
     kAdaptiveAvgPoolOp, kAdaptiveMaxPoolOp, kAdaptiveMaxPoolIndicesOp,
@@ -24,6 +24,8 @@ const std::vector<const OpDef *> &allOps() {
   static const std::vector<const OpDef *> table = {
       &ops::kConvOp,
       &ops::kConvTransposeOp,
+      &ops::kConvGemmOp,
+      &ops::kConvTransposeGemmOp,
       &ops::kMaxPoolOp,
       &ops::kAvgPoolOp,
       &ops::kLinearOp,

@@ -24,13 +24,19 @@ public:
   virtual bool run(Graph &g) = 0;
 };
 
-/// Makes the pass named `name`, or nullptr.
-std::unique_ptr<Pass> createPass(const std::string &name);
+/// Makes the pass `spec` names (`name`, or `name<key=value,...>` for a pass
+/// with parameters), or nullptr; bad parameters are a user error.
+std::unique_ptr<Pass> createPass(const std::string &spec);
 
 /// Every pass name, in registry order.
 std::vector<std::string> allPassNames();
 
 /// The default optimisation pipeline (`-O1`, the default), in order.
 std::vector<std::string> defaultPipeline();
+
+/// The pipeline before code generation: the default one, then the
+/// lowerings that depend on the target's micro-kernel ISA (`avx512`, ...):
+/// pack-weights.
+std::vector<std::string> codegenPipeline(const std::string &isa);
 
 } // namespace kiln

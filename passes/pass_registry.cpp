@@ -1,6 +1,8 @@
 // The table of passes and the default pipeline, spelled out in one place.
 #include "passes/pass.h"
 
+#include "support/error.h"
+
 namespace kiln {
 
 std::unique_ptr<Pass> createRemoveNoops();
@@ -10,12 +12,15 @@ std::unique_ptr<Pass> createFoldBatchNorm();
 std::unique_ptr<Pass> createFuseResidualAdd();
 std::unique_ptr<Pass> createFuseActivation();
 std::unique_ptr<Pass> createDeadCode();
+std::unique_ptr<Pass> createPackWeights(const std::string &params);
 
 namespace {
 
 struct PassEntry {
   const char *name;
   std::unique_ptr<Pass> (*create)();
+  /// For passes that take parameters (`name<k=v,...>`) instead of create.
+  std::unique_ptr<Pass> (*createWithParams)(const std::string &) = nullptr;
 };
 
 const PassEntry kPasses[] = {
@@ -26,14 +31,29 @@ const PassEntry kPasses[] = {
     {"fuse-residual-add", createFuseResidualAdd},
     {"fuse-activation", createFuseActivation},
     {"dce", createDeadCode},
+    {"pack-weights", nullptr, createPackWeights},
 };
 
 } // namespace
 
-std::unique_ptr<Pass> createPass(const std::string &name) {
-  for (const PassEntry &e : kPasses)
-    if (name == e.name)
-      return e.create();
+std::unique_ptr<Pass> createPass(const std::string &spec) {
+  std::string name = spec, params;
+  size_t lt = spec.find('<');
+  if (lt != std::string::npos && spec.back() == '>') {
+    name = spec.substr(0, lt);
+    params = spec.substr(lt + 1, spec.size() - lt - 2);
+  }
+  for (const PassEntry &e : kPasses) {
+    if (name != e.name)
+      continue;
+    if (e.createWithParams)
+      return e.createWithParams(params);
+    if (lt != std::string::npos)
+      throw Error("kiln", "--passes",
+                  "pass \"" + name + "\" takes no parameters, found \"" +
+                      spec + "\"");
+    return e.create();
+  }
   return nullptr;
 }
 
@@ -42,6 +62,12 @@ std::vector<std::string> allPassNames() {
   for (const PassEntry &e : kPasses)
     names.push_back(e.name);
   return names;
+}
+
+std::vector<std::string> codegenPipeline(const std::string &isa) {
+  std::vector<std::string> p = defaultPipeline();
+  p.push_back("pack-weights<isa=" + isa + ">");
+  return p;
 }
 
 std::vector<std::string> defaultPipeline() {

@@ -54,42 +54,9 @@ ConvGeom geometry(const Op &op) {
 
 void evalConv(const Op &op, const std::vector<const float *> &in,
               const std::vector<float *> &out) {
-  ConvGeom g = geometry(op);
-  const float *x = in[0], *w = in[1], *b = in.size() > 2 ? in[2] : nullptr;
-  int64_t cinG = g.cin / g.groups, coutG = g.cout / g.groups;
-  float *y = out[0];
-  for (int64_t n = 0; n < g.n; ++n)
-    for (int64_t oc = 0; oc < g.cout; ++oc)
-      for (int64_t od = 0; od < g.out[0]; ++od)
-        for (int64_t oh = 0; oh < g.out[1]; ++oh)
-          for (int64_t ow = 0; ow < g.out[2]; ++ow) {
-            double acc = b ? b[oc] : 0.0;
-            for (int64_t icg = 0; icg < cinG; ++icg) {
-              int64_t ic = oc / coutG * cinG + icg;
-              for (int64_t kd = 0; kd < g.k[0]; ++kd)
-                for (int64_t kh = 0; kh < g.k[1]; ++kh)
-                  for (int64_t kw = 0; kw < g.k[2]; ++kw) {
-                    int64_t id = od * g.s[0] - g.p[0] + kd * g.d[0];
-                    int64_t ih = oh * g.s[1] - g.p[1] + kh * g.d[1];
-                    int64_t iw = ow * g.s[2] - g.p[2] + kw * g.d[2];
-                    if (id < 0 || id >= g.in[0] || ih < 0 || ih >= g.in[1] ||
-                        iw < 0 || iw >= g.in[2])
-                      continue;
-                    double xv =
-                        x[(((n * g.cin + ic) * g.in[0] + id) * g.in[1] + ih) *
-                              g.in[2] +
-                          iw];
-                    double wv =
-                        w[(((oc * cinG + icg) * g.k[0] + kd) * g.k[1] + kh) *
-                              g.k[2] +
-                          kw];
-                    acc += xv * wv;
-                  }
-            }
-            y[(((n * g.cout + oc) * g.out[0] + od) * g.out[1] + oh) * g.out[2] +
-              ow] = float(acc);
-          }
-  applyEpilogue(op, in.size() > 3 ? in[3] : nullptr, y,
+  referenceConv(geometry(op), in[0], in[1], in.size() > 2 ? in[2] : nullptr,
+                out[0]);
+  applyEpilogue(op, in.size() > 3 ? in[3] : nullptr, out[0],
                 op.result()->numElements());
 }
 
@@ -103,7 +70,12 @@ bool foldAffine(Op &op, Graph &g, const std::vector<double> &scale,
 }
 
 std::vector<KernelCall> lowerConv(const Op &op) {
-  return convKernelCall(op, "conv", geometry(op));
+  ConvGeom g = geometry(op);
+  // One input and one output channel per group, 1-D or 2-D: the depthwise
+  // kernel (vectorised along the output width).
+  bool depthwise =
+      g.groups == g.cin && g.groups == g.cout && spatialRank(op) <= 2;
+  return convKernelCall(op, depthwise ? "depthwise_conv" : "conv", g);
 }
 
 int64_t macsConv(const Op &op) {

@@ -21,22 +21,28 @@ ConvGeom convGeometry(const Op &op, const std::vector<int64_t> &padBegin) {
           op.getInt("groups")};
 }
 
-std::vector<KernelCall> convKernelCall(const Op &op, const char *kernel,
-                                       const ConvGeom &g) {
+std::vector<KernelParam> geometryFields(const ConvGeom &g) {
   auto arr = [](const char *n, const std::array<int64_t, 3> &a) {
     return KernelParam::array(n, {a.begin(), a.end()});
   };
-  return {KernelCall{
-      kernel,
-      "ConvParams",
-      KernelParam::group("", {KernelParam::integer("n", g.n),
-                              KernelParam::integer("cin", g.cin),
-                              KernelParam::integer("cout", g.cout),
-                              KernelParam::integer("groups", g.groups),
-                              arr("in", g.in), arr("out", g.out), arr("k", g.k),
-                              arr("stride", g.s), arr("pad", g.p),
-                              arr("dil", g.d), epilogueParam(op)}),
-      {0, 1, 2, 3, -1}}};
+  return {KernelParam::integer("n", g.n),
+          KernelParam::integer("cin", g.cin),
+          KernelParam::integer("cout", g.cout),
+          KernelParam::integer("groups", g.groups),
+          arr("in", g.in),
+          arr("out", g.out),
+          arr("k", g.k),
+          arr("stride", g.s),
+          arr("pad", g.p),
+          arr("dil", g.d)};
+}
+
+std::vector<KernelCall> convKernelCall(const Op &op, const char *kernel,
+                                       const ConvGeom &g) {
+  std::vector<KernelParam> fields = geometryFields(g);
+  fields.push_back(epilogueParam(op));
+  return {KernelCall{kernel, "ConvParams", KernelParam::group("", fields),
+                     {0, 1, 2, 3, -1}}};
 }
 
 } // namespace kiln::ops

@@ -11,7 +11,9 @@
 namespace kiln::ops {
 namespace {
 
-std::vector<Shape> inferConvTranspose(const Op &op) {
+} // namespace
+
+Shape convTransposeShape(const Op &op, const Shape &w) {
   size_t ns = op.getInts("stride").size();
   if (ns < 1 || ns > 3)
     op.error("expected 1 to 3 spatial dims, found " + std::to_string(ns));
@@ -20,7 +22,9 @@ std::vector<Shape> inferConvTranspose(const Op &op) {
   checkInts(op, "padding", ns, 0);
   checkInts(op, "output_padding", ns, 0);
   const Shape &x = operandShape(op, 0, int(ns) + 2);
-  const Shape &w = operandShape(op, 1, int(ns) + 2);
+  if (w.size() != ns + 2)
+    op.error("weight " + shapeToString(w) + " must have rank " +
+             std::to_string(ns + 2));
   int64_t groups = op.getInt("groups");
   if (groups < 1 || x[1] % groups != 0)
     op.error("groups " + std::to_string(groups) +
@@ -51,7 +55,14 @@ std::vector<Shape> inferConvTranspose(const Op &op) {
     out.push_back(o);
   }
   verifyEpilogue(op, 3, out);
-  return {out};
+  return out;
+}
+
+namespace {
+
+std::vector<Shape> inferConvTranspose(const Op &op) {
+  return {convTransposeShape(
+      op, operandShape(op, 1, int(op.getInts("stride").size()) + 2))};
 }
 
 ConvGeom geometry(const Op &op) {
@@ -60,46 +71,8 @@ ConvGeom geometry(const Op &op) {
 
 void evalConvTranspose(const Op &op, const std::vector<const float *> &in,
                        const std::vector<float *> &out) {
-  ConvGeom g = geometry(op);
-  int64_t cinG = g.cin / g.groups, coutG = g.cout / g.groups;
-  int64_t outPlane = g.out[0] * g.out[1] * g.out[2];
-  std::vector<double> acc(size_t(g.n * g.cout * outPlane));
-  for (int64_t n = 0; n < g.n; ++n)
-    for (int64_t oc = 0; oc < g.cout; ++oc)
-      for (int64_t i = 0; i < outPlane; ++i)
-        acc[(n * g.cout + oc) * outPlane + i] = in.size() > 2 ? in[2][oc] : 0;
-  for (int64_t n = 0; n < g.n; ++n)
-    for (int64_t ic = 0; ic < g.cin; ++ic)
-      for (int64_t id = 0; id < g.in[0]; ++id)
-        for (int64_t ih = 0; ih < g.in[1]; ++ih)
-          for (int64_t iw = 0; iw < g.in[2]; ++iw) {
-            double xv =
-                in[0][(((n * g.cin + ic) * g.in[0] + id) * g.in[1] + ih) *
-                          g.in[2] +
-                      iw];
-            for (int64_t ocg = 0; ocg < coutG; ++ocg) {
-              int64_t oc = ic / cinG * coutG + ocg;
-              for (int64_t kd = 0; kd < g.k[0]; ++kd)
-                for (int64_t kh = 0; kh < g.k[1]; ++kh)
-                  for (int64_t kw = 0; kw < g.k[2]; ++kw) {
-                    int64_t od = id * g.s[0] - g.p[0] + kd * g.d[0];
-                    int64_t oh = ih * g.s[1] - g.p[1] + kh * g.d[1];
-                    int64_t ow = iw * g.s[2] - g.p[2] + kw * g.d[2];
-                    if (od < 0 || od >= g.out[0] || oh < 0 || oh >= g.out[1] ||
-                        ow < 0 || ow >= g.out[2])
-                      continue;
-                    double wv =
-                        in[1]
-                          [(((ic * coutG + ocg) * g.k[0] + kd) * g.k[1] + kh) *
-                               g.k[2] +
-                           kw];
-                    acc[(n * g.cout + oc) * outPlane +
-                        (od * g.out[1] + oh) * g.out[2] + ow] += xv * wv;
-                  }
-            }
-          }
-  for (size_t i = 0; i < acc.size(); ++i)
-    out[0][i] = float(acc[i]);
+  referenceConvTranspose(geometry(op), in[0], in[1],
+                         in.size() > 2 ? in[2] : nullptr, out[0]);
   applyEpilogue(op, in.size() > 3 ? in[3] : nullptr, out[0],
                 op.result()->numElements());
 }

@@ -80,8 +80,57 @@ inline void print_tensor(const Tensor &t, const float *data) {
 
 /// Parses the command line, runs the model and writes or prints outputs.
 /// Returns the process exit code.
+/// Whether this CPU has the instruction sets the program was compiled for
+/// (x86: the AVX-512, AVX2 and FMA macros of -march); if not, says which
+/// one is missing. Checked once, before anything runs.
+inline bool cpu_supports_build(const char *prog) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  __builtin_cpu_init();
+  struct Need {
+    bool built;
+    bool present;
+    const char *name;
+  };
+  const Need needs[] = {
+#ifdef __AVX512F__
+      {true, __builtin_cpu_supports("avx512f") != 0, "AVX-512F"},
+#endif
+#ifdef __AVX512BW__
+      {true, __builtin_cpu_supports("avx512bw") != 0, "AVX-512BW"},
+#endif
+#ifdef __AVX512DQ__
+      {true, __builtin_cpu_supports("avx512dq") != 0, "AVX-512DQ"},
+#endif
+#ifdef __AVX512VL__
+      {true, __builtin_cpu_supports("avx512vl") != 0, "AVX-512VL"},
+#endif
+#ifdef __AVX2__
+      {true, __builtin_cpu_supports("avx2") != 0, "AVX2"},
+#endif
+#ifdef __FMA__
+      {true, __builtin_cpu_supports("fma") != 0, "FMA"},
+#endif
+      {false, true, ""},
+  };
+  for (const Need &n : needs)
+    if (n.built && !n.present) {
+      std::fprintf(stderr,
+                   "%s: this program was built for a CPU with %s, which this "
+                   "CPU lacks; build it for this one (kiln build --cpu=native) "
+                   "or an older one (e.g. --cpu=x86-64-v2)\n",
+                   prog, n.name);
+      return false;
+    }
+#else
+  (void)prog;
+#endif
+  return true;
+}
+
 inline int main(int argc, char **argv, const Model &m) {
   using namespace detail;
+  if (!cpu_supports_build(m.name))
+    return 3;
   std::vector<std::string> in_files(size_t(m.num_inputs)),
       out_files(size_t(m.num_outputs));
   long bench = 0;

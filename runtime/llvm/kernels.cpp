@@ -38,10 +38,24 @@
 using F = const float *;
 using Y = float *;
 
-// conv.h, conv_transpose.h
+// conv.h, depthwise.h, conv_transpose.h
 KILN_WRAP(conv, ConvParams, (F x, F w, F b, F r, Y y), (x, w, b, r, y))
+KILN_WRAP(depthwise_conv, ConvParams, (F x, F w, F b, F r, Y y),
+          (x, w, b, r, y))
 KILN_WRAP(conv_transpose, ConvParams, (F x, F w, F b, F r, Y y),
           (x, w, b, r, y))
+// conv_gemm.h, conv_transpose_gemm.h (one wrapper per block height)
+#define KILN_WRAP_CONV_GEMM(NAME, PARAMS, MR)                                  \
+  KILN_WRAP(NAME##_mr##MR, PARAMS, (F x, F w, F b, F r, Y y, Y s),            \
+            (x, w, b, r, y, s))
+#define KILN_WRAP_CONV_GEMMS(NAME, PARAMS)                                     \
+  KILN_WRAP_CONV_GEMM(NAME, PARAMS, 4)                                         \
+  KILN_WRAP_CONV_GEMM(NAME, PARAMS, 6)                                         \
+  KILN_WRAP_CONV_GEMM(NAME, PARAMS, 8)                                         \
+  KILN_WRAP_CONV_GEMM(NAME, PARAMS, 12)                                        \
+  KILN_WRAP_CONV_GEMM(NAME, PARAMS, 16)
+KILN_WRAP_CONV_GEMMS(conv_gemm, ConvGemmParams)
+KILN_WRAP_CONV_GEMMS(conv_transpose_gemm, ConvTransposeGemmParams)
 // linear.h
 KILN_WRAP(linear, LinearParams, (F x, F w, F b, F r, Y y), (x, w, b, r, y))
 // pool.h

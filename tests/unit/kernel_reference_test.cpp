@@ -72,6 +72,9 @@ std::vector<float> runKernel(const Op &op,
   if (kc.kernel == "conv")
     kiln_rt::conv(paramsOf<kiln_rt::ConvParams>(kc), arg(0), arg(1), arg(2),
                   arg(3), y.data());
+  else if (kc.kernel == "depthwise_conv")
+    kiln_rt::depthwise_conv(paramsOf<kiln_rt::ConvParams>(kc), arg(0), arg(1),
+                            arg(2), arg(3), y.data());
   else if (kc.kernel == "conv_transpose")
     kiln_rt::conv_transpose(paramsOf<kiln_rt::ConvParams>(kc), arg(0), arg(1),
                             arg(2), arg(3), y.data());

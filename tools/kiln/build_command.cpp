@@ -33,6 +33,15 @@ struct TempDir {
   }
 };
 
+/// Whether this compiler runs on Arm (GCC spells the CPU -mcpu there).
+bool isArm() {
+#if defined(__aarch64__) || defined(__arm__)
+  return true;
+#else
+  return false;
+#endif
+}
+
 } // namespace
 
 int build(const cli::Options &o) {
@@ -51,6 +60,7 @@ int build(const cli::Options &o) {
     co.embed = o.embed;
     co.sourceName = fs::path(o.model).filename().string();
     co.weightsSection = o.weightsSection;
+    co.isa = microKernelIsa(o);
     files = generateCpp(*g, co);
   }
   files.push_back(generateProgramMain(*g));
@@ -79,6 +89,10 @@ int build(const cli::Options &o) {
                                    ".",
                                    llvm ? g->name + ".o" : g->name + ".cpp",
                                    g->name + "_main.cpp"};
+  // The C++ compiler makes code for the same CPU (the LLVM backend's object
+  // already is; the main then checks at start-up that the CPU has its ISA).
+  if (!o.cpu.empty() && o.cpu != "generic")
+    argv.push_back((isArm() ? "-mcpu=" : "-march=") + o.cpu);
   for (const auto &f : o.cxxFlags)
     argv.push_back(f);
   argv.insert(argv.end(), {"-o", staged.string()});

@@ -28,8 +28,12 @@ options:
   --target=TRIPLE         LLVM backend target (default: the host), e.g.
                           x86_64-linux-gnu, aarch64-linux-gnu,
                           thumbv7em-none-eabihf
-  --cpu=CPU               LLVM backend CPU (native: the host's), e.g.
-                          cortex-m4, cortex-m7
+  --cpu=CPU               the CPU to generate code for (native: the
+                          host's; build's default), e.g. znver4,
+                          skylake-avx512, haswell, cortex-m4, cortex-m7: the
+                          LLVM backend's CPU, and for C++ the micro-kernel
+                          ISA the weights are packed for (recorded in
+                          NAME.h; build passes -march=CPU to the compiler)
   --features=+a,-b        LLVM backend target features
   -D NAME=VALUE           set a model option
   --weights FILE          weights file, instead of the JSON's "weights"
@@ -46,7 +50,8 @@ optimisation (compile, build, opt; run and info only when asked):
   -Os, -Oz                the default pipeline, code optimised for size
                           (LLVM backend: LLVM's Os/Oz pipeline; build: the
                           C++ compiler's -Os/-Oz instead of -O3)
-  --passes=a,b,c          run these passes instead (see --list-passes)
+  --passes=a,b,c          run these passes instead (see --list-passes);
+                          parameters as in pack-weights<isa=avx2,l1=32768>
   --list-passes           list the passes and the default pipeline
   --print-ir-before=NAME  print the IR before pass NAME (repeatable)
   --print-ir-after=NAME   print the IR after pass NAME (repeatable)
@@ -194,18 +199,19 @@ Options parse(int argc, char **argv) {
       o.optLevel = 2;
       o.sizeLevel = a == "-Os" ? 1 : 2;
     } else if (a == "--passes") {
+      // Commas separate passes, except inside a pass's <parameters>.
       std::vector<std::string> list;
-      size_t start = 0;
-      while (start <= v.size()) {
-        size_t comma = v.find(',', start);
-        std::string item =
-            v.substr(start, comma == std::string::npos ? std::string::npos
-                                                       : comma - start);
-        if (!item.empty())
-          list.push_back(item);
-        if (comma == std::string::npos)
-          break;
-        start = comma + 1;
+      std::string item;
+      int depth = 0;
+      for (char c : v + ",") {
+        if (c == ',' && depth == 0) {
+          if (!item.empty())
+            list.push_back(item);
+          item.clear();
+          continue;
+        }
+        depth += c == '<' ? 1 : c == '>' ? -1 : 0;
+        item += c;
       }
       o.passes = list;
     } else if (a == "--list-passes") {
@@ -257,9 +263,12 @@ Options parse(int argc, char **argv) {
   bool llvm = usesLlvm(o);
   if (o.command == "compile" && (o.emit == "cpp" || llvm) && o.output.empty())
     usageError("compile needs -o DIR (or --emit=ir)");
-  if (!llvm && (!o.target.empty() || !o.cpu.empty() || !o.features.empty()))
-    usageError("--target, --cpu and --features are for the LLVM backend "
+  if (!llvm && (!o.target.empty() || !o.features.empty()))
+    usageError("--target and --features are for the LLVM backend "
                "(compile --emit=llvm|bc|obj|asm, build --backend=llvm)");
+  // build makes a program for this machine unless told otherwise.
+  if (o.command == "build" && o.cpu.empty() && o.target.empty())
+    o.cpu = "native";
   return o;
 }
 

@@ -17,6 +17,8 @@ std::unique_ptr<Graph> load(const cli::Options &o, bool optimizeByDefault);
 std::vector<std::string> pipeline(const cli::Options &o,
                                   bool optimizeByDefault);
 
+/// The micro-kernel ISA of the options' target and CPU (`avx512`, ...).
+std::string microKernelIsa(const cli::Options &o);
 /// Runs the passes the options ask for on `g`.
 void optimize(Graph &g, const cli::Options &o, bool optimizeByDefault);
 

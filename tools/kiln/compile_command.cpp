@@ -30,6 +30,7 @@ int compile(const cli::Options &o) {
   co.embed = o.embed;
   co.sourceName = std::filesystem::path(o.model).filename().string();
   co.weightsSection = o.weightsSection;
+  co.isa = microKernelIsa(o);
   writeFiles(o.output, generateCpp(*g, co));
   return 0;
 }

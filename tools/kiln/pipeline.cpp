@@ -9,12 +9,18 @@
 
 namespace kiln::commands {
 
+std::string microKernelIsa(const cli::Options &o) {
+  return kiln::microKernelIsa(llvmOptions(o));
+}
+
 std::vector<std::string> pipeline(const cli::Options &o,
                                   bool optimizeByDefault) {
   if (o.passes)
     return *o.passes;
   if (o.optLevel > 0 || (o.optLevel < 0 && optimizeByDefault))
-    return defaultPipeline();
+    return o.command == "compile" || o.command == "build"
+               ? codegenPipeline(microKernelIsa(o))
+               : defaultPipeline();
   return {};
 }
 

@@ -1,0 +1,61 @@
+// Kiln runtime: the layout of packed convolution weights, in one place for
+// the compiler's pack-weights pass (which writes it), the reference
+// interpreter (which reads it back) and the conv_gemm kernel.
+//
+// A conv of G groups, Cout/G = CG output channels per group and K = Cin/G x
+// kernel volume inputs per output is packed in blocks of MR output
+// channels: W[g][oc][kk] (kk in PyTorch's (icg, kd, kh, kw) order) is at
+//   ((g * B + oc / MR) * K + kk) * MR + oc % MR,   B = ceil(CG / MR),
+// the MR weights of one kk adjacent (what a micro-kernel broadcasts per k
+// step), zeros in the rows past CG of a group's last block.
+#pragma once
+
+#include "common.h"
+
+namespace kiln_rt {
+
+/// Blocks of `mr` output channels per group.
+inline index_t packed_blocks(int cout_g, int mr) {
+  return (cout_g + mr - 1) / mr;
+}
+
+/// Floats of a packed weight tensor.
+inline index_t packed_weight_size(int groups, int cout_g, index_t k, int mr) {
+  return index_t(groups) * packed_blocks(cout_g, mr) * k * mr;
+}
+
+/// Offset of W[g][oc][kk] in the packed tensor.
+inline index_t packed_weight_offset(int cout_g, index_t k, int mr, int g,
+                                    int oc, index_t kk) {
+  return ((index_t(g) * packed_blocks(cout_g, mr) + oc / mr) * k + kk) * mr +
+         oc % mr;
+}
+
+/// Transposed convolutions are packed the other way round (their GEMM has
+/// the weights as B, its columns (ocg, kd, kh, kw) the vector direction):
+/// W[g][icg][col] (PyTorch's [Cin, Cout/G, k...] in a group) is at
+///   ((g * S + col / 32) * CIG + icg) * 32 + col % 32,   S = ceil(CG*kvol/32),
+/// strips of 32 columns (kStripCols, which every micro-kernel's tile width
+/// divides), zeros past the last column.
+constexpr int kStripCols = 32;
+
+/// Strips of kStripCols columns per group.
+inline index_t packed_strips(index_t cols) {
+  return (cols + kStripCols - 1) / kStripCols;
+}
+
+/// Floats of a strip-packed weight tensor (`cols` columns a group).
+inline index_t strip_packed_size(int groups, index_t cols, int cin_g) {
+  return index_t(groups) * packed_strips(cols) * cin_g * kStripCols;
+}
+
+/// Offset of W[g][icg][col] in the strip-packed tensor.
+inline index_t strip_packed_offset(index_t cols, int cin_g, int g, int icg,
+                                   index_t col) {
+  return ((index_t(g) * packed_strips(cols) + col / kStripCols) * cin_g +
+          icg) *
+             kStripCols +
+         col % kStripCols;
+}
+
+} // namespace kiln_rt

@@ -1,0 +1,45 @@
+// Kiln runtime, AVX-512 micro-kernel primitives: 16-float vectors (zmm),
+// explicit fused multiply-add. Register tile: up to 12 rows x 2 vectors
+// (24 accumulators of the 32 zmm registers; 2 for B, 1 for a broadcast).
+#pragma once
+
+#include "../tiles.h"
+
+#include "../x86_intrin.h"
+
+namespace kiln_rt {
+namespace uk {
+inline namespace KILN_UK_NS {
+
+/// The instruction set these primitives use (NAME.h records it).
+constexpr const char *kIsa = "avx512";
+constexpr IsaTile kTile = isa_tile(kIsa);
+
+/// One vector of kLanes floats.
+struct Vec {
+  typedef __m512 V;
+  static constexpr int kLanes = kTile.lanes;
+  /// Vectors per micro-tile row: the tile is MR x (kVecs * kLanes).
+  static constexpr int kVecs = kTile.vecs;
+  /// The most rows a tile holds in registers.
+  static constexpr int kMaxRows = kTile.max_rows;
+  static V zero() { return _mm512_setzero_ps(); }
+  static V splat(float s) { return _mm512_set1_ps(s); }
+  static V load(const float *p) { return _mm512_loadu_ps(p); }
+  static void store(float *p, V v) { _mm512_storeu_ps(p, v); }
+  /// a * b + c, rounded once.
+  static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  static V add(V a, V b) { return _mm512_add_ps(a, b); }
+  /// max(0, v), NaN kept (vmaxps returns its second operand on NaN). The
+  /// zero-masking forms: GCC 12's _mm512_max_ps / _mm512_min_ps trip
+  /// -Wmaybe-uninitialized (their _mm512_undefined_ps) under -Werror.
+  static V relu(V v) { return _mm512_maskz_max_ps(0xffff, zero(), v); }
+  /// min(6, max(0, v)), NaN kept.
+  static V relu6(V v) {
+    return _mm512_maskz_min_ps(0xffff, splat(6.0f), relu(v));
+  }
+};
+
+} // namespace KILN_UK_NS
+} // namespace uk
+} // namespace kiln_rt

@@ -1,0 +1,23 @@
+// The per-ISA kernel checks (kernel_check.h) as a plain program, for targets
+// without GoogleTest: the NEON build run under qemu-aarch64. Prints
+// "N passed, M failed" and exits non-zero on a failure.
+#include "kernel_check.h"
+
+#include <cstdio>
+
+int main() {
+  kiln_test::CheckReport r;
+  kiln_test::checkConvGemm(r);
+  kiln_test::checkConvTransposeGemm(r);
+  std::printf("%s", r.failures.c_str());
+  std::printf("[ %s ] conv_gemm, conv_transpose_gemm: %d passed, %d failed\n",
+              kiln_test::kernelIsa(), r.passed, r.failed);
+  kiln_test::CheckReport d;
+  kiln_test::checkDepthwise(d);
+  std::printf("%s", d.failures.c_str());
+  std::printf("[ %s ] depthwise_conv: %d passed, %d failed\n",
+              kiln_test::kernelIsa(), d.passed, d.failed);
+  return r.failed == 0 && r.passed > 2000 && d.failed == 0 && d.passed > 8000
+             ? 0
+             : 1;
+}

@@ -1,0 +1,287 @@
+// The kernel checks of kernel_check.h, compiled once per micro-kernel ISA
+// (tests/kernels/CMakeLists.txt gives each build its -m flags).
+#include "kernel_check.h"
+
+#include "ir/ops/conv_reference.h"
+#include "kiln/runtime.h"
+
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+namespace kiln_test {
+
+void CheckReport::fail(const std::string &what) {
+  ++failed;
+  if (failed <= 5)
+    failures += what + "\n";
+}
+
+const char *kernelIsa() { return kiln_rt::uk::kIsa; }
+
+namespace {
+
+/// A small deterministic generator (the same sequence on every target).
+struct Rng {
+  uint64_t s;
+  uint32_t next() {
+    s = s * 6364136223846793005ull + 1442695040888963407ull;
+    return uint32_t(s >> 33);
+  }
+  int range(int lo, int hi) { return lo + int(next() % uint32_t(hi - lo + 1)); }
+  float uniform() { return float(next() % 2000001u) / 1000000.0f - 1.0f; }
+};
+
+/// Runs KERNEL<MR> for the block height `mr`.
+#define KILN_RUN_MR(KERNEL, mr, ...)                                           \
+  switch (mr) {                                                                \
+  case 4:                                                                      \
+    kiln_rt::KERNEL<4>(__VA_ARGS__);                                           \
+    break;                                                                     \
+  case 6:                                                                      \
+    kiln_rt::KERNEL<6>(__VA_ARGS__);                                           \
+    break;                                                                     \
+  case 8:                                                                      \
+    kiln_rt::KERNEL<8>(__VA_ARGS__);                                           \
+    break;                                                                     \
+  case 12:                                                                     \
+    kiln_rt::KERNEL<12>(__VA_ARGS__);                                          \
+    break;                                                                     \
+  default:                                                                     \
+    kiln_rt::KERNEL<16>(__VA_ARGS__);                                          \
+  }
+
+/// A random conv-like case: geometry, data, epilogue, and the reference
+/// result with the magnitude of its terms (for the rounding bound).
+struct Case {
+  kiln::ops::ConvGeom g;
+  int cinG, coutG;
+  int64_t K; ///< terms of one output
+  kiln_rt::Epilogue ep;
+  bool hasBias, hasResidual, nanCase;
+  std::vector<float> x, w, b, res, ref, mag;
+  const float *bias() const { return hasBias ? b.data() : nullptr; }
+  const float *residual() const { return hasResidual ? res.data() : nullptr; }
+  std::string describe() const {
+    return "n " + std::to_string(g.n) + " groups " + std::to_string(g.groups) +
+           " cin " + std::to_string(g.cin) + " cout " +
+           std::to_string(g.cout) + " in " + std::to_string(g.in[0]) + "x" +
+           std::to_string(g.in[1]) + "x" + std::to_string(g.in[2]) + " k " +
+           std::to_string(g.k[0]) + "x" + std::to_string(g.k[1]) + "x" +
+           std::to_string(g.k[2]) + " stride " + std::to_string(g.s[2]) +
+           " pad " + std::to_string(g.p[2]) + " dil " +
+           std::to_string(g.d[2]) + " act " + std::to_string(ep.act) +
+           (hasBias ? " bias" : "") + (hasResidual ? " residual" : "") +
+           (nanCase ? " nan" : "");
+  }
+};
+
+/// Output size of a dim: a conv's, or (transposed) a transposed conv's with
+/// output padding `extra` (< max(stride, dilation)).
+int64_t outSize(bool transposed, int64_t in, int64_t span, int64_t s,
+                int64_t p, int64_t extra) {
+  return transposed ? (in - 1) * s - 2 * p + span + extra
+                    : (in + p + extra - span) / s + 1;
+}
+
+Case makeCase(Rng &rng, int index, bool transposed) {
+  Case c;
+  kiln::ops::ConvGeom &g = c.g;
+  const int dims = rng.range(1, 3);
+  g.n = rng.range(1, 2);
+  g.groups = rng.range(1, 3);
+  c.cinG = rng.range(1, transposed ? 20 : 9);
+  c.coutG = rng.range(1, transposed ? 9 : 37);
+  g.cin = g.groups * c.cinG;
+  g.cout = g.groups * c.coutG;
+  for (int i = 0; i < 3; ++i) {
+    const bool used = i >= 3 - dims;
+    g.k[i] = used ? rng.range(1, dims == 3 ? 3 : 5) : 1;
+    g.s[i] = used ? rng.range(1, 3) : 1;
+    g.p[i] = used ? rng.range(0, 2) : 0;
+    g.d[i] = used ? rng.range(1, 2) : 1;
+    const int64_t span = (g.k[i] - 1) * g.d[i] + 1;
+    const int64_t extra =
+        !used ? 0
+        : transposed ? rng.range(0, int(std::max(g.s[i], g.d[i])) - 1)
+                     : rng.range(0, 2);
+    const int64_t maxIn = dims == 3 ? 7 : dims == 2 ? 13 : 70;
+    int64_t minIn = 1;
+    while (outSize(transposed, std::max(minIn, int64_t(1)), span, g.s[i],
+                   g.p[i], extra) < 1)
+      ++minIn;
+    g.in[i] = used ? rng.range(int(minIn), int(std::max(minIn, maxIn))) : 1;
+    g.out[i] = used ? outSize(transposed, g.in[i], span, g.s[i], g.p[i], extra)
+                    : 1;
+  }
+  const int acts[] = {kiln_rt::ACT_NONE,     kiln_rt::ACT_RELU,
+                      kiln_rt::ACT_RELU6,    kiln_rt::ACT_LEAKY_RELU,
+                      kiln_rt::ACT_HARDTANH, kiln_rt::ACT_SIGMOID,
+                      kiln_rt::ACT_TANH,     kiln_rt::ACT_ELU,
+                      kiln_rt::ACT_SILU,     kiln_rt::ACT_HARDSWISH,
+                      kiln_rt::ACT_HARDSIGMOID, kiln_rt::ACT_GELU,
+                      kiln_rt::ACT_GELU_TANH, kiln_rt::ACT_SOFTPLUS};
+  c.ep = {acts[rng.next() % 14], 0.1f, 0.9f};
+  if (c.ep.act == kiln_rt::ACT_HARDTANH)
+    c.ep = {c.ep.act, -0.5f, 0.7f};
+  if (c.ep.act == kiln_rt::ACT_SOFTPLUS)
+    c.ep = {c.ep.act, 1.5f, 10.0f};
+  c.hasBias = rng.next() % 4 != 0;
+  c.hasResidual = rng.next() % 3 == 0;
+  const int64_t kvol = g.k[0] * g.k[1] * g.k[2];
+  // Terms of one output: a conv's Cin/groups x kvol; a transposed conv's
+  // output gathers at most that many.
+  c.K = c.cinG * kvol;
+  const int64_t inPlane = g.in[0] * g.in[1] * g.in[2];
+  const int64_t outPlane = g.out[0] * g.out[1] * g.out[2];
+  c.x.resize(size_t(g.n * g.cin * inPlane));
+  c.w.resize(size_t(transposed ? g.cin * c.coutG * kvol : g.cout * c.K));
+  c.b.resize(size_t(g.cout));
+  c.res.resize(size_t(g.n * g.cout * outPlane));
+  for (auto *v : {&c.x, &c.w, &c.b, &c.res})
+    for (float &e : *v)
+      e = rng.uniform();
+  c.nanCase = index % 17 == 5;
+  if (c.nanCase)
+    c.x[c.x.size() / 2] = NAN;
+  c.ref.resize(c.res.size());
+  c.mag.resize(c.res.size());
+  std::vector<float> ax(c.x.size()), aw(c.w.size()), ab(c.b.size());
+  for (size_t i = 0; i < c.x.size(); ++i)
+    ax[i] = std::fabs(c.x[i]);
+  for (size_t i = 0; i < c.w.size(); ++i)
+    aw[i] = std::fabs(c.w[i]);
+  for (size_t i = 0; i < c.b.size(); ++i)
+    ab[i] = std::fabs(c.b[i]);
+  auto reference = transposed ? kiln::ops::referenceConvTranspose
+                              : kiln::ops::referenceConv;
+  reference(g, c.x.data(), c.w.data(), c.bias(), c.ref.data());
+  reference(g, ax.data(), aw.data(), c.hasBias ? ab.data() : nullptr,
+            c.mag.data());
+  return c;
+}
+
+/// Compares a kernel's output with the case's reference; counts the result.
+void compare(const Case &c, const std::vector<float> &y,
+             const std::string &what, CheckReport &rep) {
+  int bad = 0;
+  std::string first;
+  for (size_t i = 0; i < y.size(); ++i) {
+    float pre = c.ref[i] + (c.hasResidual ? c.res[i] : 0.0f);
+    float want = kiln_rt::activate(c.ep, pre);
+    // float32 accumulation of K + 2 terms: |error| <= (K + 2) eps sum|t|.
+    double tol = double(c.K + 2) * 1.2e-7 *
+                     (double(c.mag[i]) +
+                      (c.hasResidual ? std::fabs(c.res[i]) : 0)) *
+                     1.6 +
+                 1e-6 * std::fabs(double(want)) + 1e-30;
+    bool ok = std::isnan(want) ? std::isnan(y[i])
+                               : std::fabs(double(y[i]) - want) <= tol;
+    if (!ok && bad++ == 0)
+      first = "element " + std::to_string(i) + ": got " +
+              std::to_string(y[i]) + ", want " + std::to_string(want) +
+              " (tolerance " + std::to_string(tol) + ")";
+  }
+  if (bad)
+    rep.fail(what + ": " + std::to_string(bad) + " wrong, first " + first);
+  else
+    ++rep.passed;
+}
+
+/// The geometry fields shared by the kernels' parameter structs.
+template <typename P> P geometryParams(const kiln::ops::ConvGeom &g) {
+  P p{};
+  p.n = int(g.n);
+  p.cin = int(g.cin);
+  p.cout = int(g.cout);
+  p.groups = int(g.groups);
+  for (int i = 0; i < 3; ++i) {
+    p.in[i] = int(g.in[i]);
+    p.out[i] = int(g.out[i]);
+    p.k[i] = int(g.k[i]);
+    p.stride[i] = int(g.s[i]);
+    p.pad[i] = int(g.p[i]);
+    p.dil[i] = int(g.d[i]);
+  }
+  return p;
+}
+
+void convGemmCase(Rng &rng, int index, CheckReport &rep) {
+  const Case c = makeCase(rng, index, false);
+  const kiln::ops::ConvGeom &g = c.g;
+  const int kc = rng.next() % 3 == 0 ? rng.range(1, int(c.K)) : int(c.K);
+  auto p = geometryParams<kiln_rt::ConvGemmParams>(g);
+  // Scratch planned for a strip width other than this ISA's, at times.
+  const int nrs[] = {4, 8, 12, 16, 32};
+  p.kc = kc;
+  p.nr = nrs[rng.next() % 5];
+  p.ep = c.ep;
+  std::vector<float> scratch(
+      size_t(kiln_rt::conv_gemm_scratch_floats(kc, p.nr)));
+  for (int mr : {4, 6, 8, 12, 16}) {
+    p.mr = mr;
+    // Packed as the pack-weights pass does: the padding rows are zeros.
+    std::vector<float> packed(
+        size_t(kiln_rt::packed_weight_size(int(g.groups), c.coutG, c.K, mr)),
+        0.0f);
+    for (int gi = 0; gi < g.groups; ++gi)
+      for (int oc = 0; oc < c.coutG; ++oc)
+        for (int64_t kk = 0; kk < c.K; ++kk)
+          packed[size_t(kiln_rt::packed_weight_offset(c.coutG, c.K, mr, gi, oc,
+                                                      kk))] =
+              c.w[size_t((gi * c.coutG + oc) * c.K + kk)];
+    std::vector<float> y(c.ref.size(), 12345.0f);
+    KILN_RUN_MR(conv_gemm, mr, p, c.x.data(), packed.data(), c.bias(),
+                c.residual(), y.data(), scratch.data());
+    compare(c, y,
+            "conv_gemm case " + std::to_string(index) + " mr " +
+                std::to_string(mr) + " kc " + std::to_string(kc) + " nr " +
+                std::to_string(p.nr) + ": " + c.describe(),
+            rep);
+  }
+}
+
+void convTransposeGemmCase(Rng &rng, int index, CheckReport &rep) {
+  const Case c = makeCase(rng, index, true);
+  const kiln::ops::ConvGeom &g = c.g;
+  const int64_t kvol = g.k[0] * g.k[1] * g.k[2], cols = c.coutG * kvol;
+  auto p = geometryParams<kiln_rt::ConvTransposeGemmParams>(g);
+  p.ep = c.ep;
+  // Strip-packed as the pack-weights pass does.
+  std::vector<float> packed(
+      size_t(kiln_rt::strip_packed_size(int(g.groups), cols, c.cinG)), 0.0f);
+  for (int gi = 0; gi < g.groups; ++gi)
+    for (int icg = 0; icg < c.cinG; ++icg)
+      for (int64_t col = 0; col < cols; ++col)
+        packed[size_t(
+            kiln_rt::strip_packed_offset(cols, c.cinG, gi, icg, col))] =
+            c.w[size_t((gi * c.cinG + icg) * cols + col)];
+  for (int mr : {4, 6, 8, 12, 16}) {
+    p.mr = mr;
+    std::vector<float> scratch(
+        size_t(kiln_rt::conv_transpose_gemm_scratch_floats(c.cinG, mr)));
+    std::vector<float> y(c.ref.size(), 12345.0f);
+    KILN_RUN_MR(conv_transpose_gemm, mr, p, c.x.data(), packed.data(),
+                c.bias(), c.residual(), y.data(), scratch.data());
+    compare(c, y,
+            "conv_transpose_gemm case " + std::to_string(index) + " mr " +
+                std::to_string(mr) + ": " + c.describe(),
+            rep);
+  }
+}
+
+} // namespace
+
+void checkConvGemm(CheckReport &r) {
+  Rng rng{20261207};
+  for (int i = 0; i < 300; ++i)
+    convGemmCase(rng, i, r);
+}
+
+void checkConvTransposeGemm(CheckReport &r) {
+  Rng rng{20261208};
+  for (int i = 0; i < 300; ++i)
+    convTransposeGemmCase(rng, i, r);
+}
+
+} // namespace kiln_test

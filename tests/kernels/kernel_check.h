@@ -1,0 +1,36 @@
+// The checks of the runtime kernels that run once per micro-kernel ISA: the
+// same source compiled with each ISA's flags (isa_checks.cpp) and driven by
+// GoogleTest on the host (isa_test.cpp) or by a plain main under qemu
+// (isa_check_main.cpp). Free of GoogleTest so that it cross-compiles.
+#pragma once
+
+#include <string>
+
+namespace kiln_test {
+
+/// Counts of checked cases and the first failures, as text.
+struct CheckReport {
+  int passed = 0, failed = 0;
+  std::string failures;
+  void fail(const std::string &what);
+};
+
+/// The micro-kernel ISA the checks were compiled for (kiln_rt::uk::kIsa).
+const char *kernelIsa();
+
+/// conv_gemm for every packed block height, against the reference
+/// convolution: a seeded sweep of 1-3-d geometries, groups, strides,
+/// padding, dilation, k chunks, tails of tiles, bias, residual, every
+/// activation, and NaN through ReLU.
+void checkConvGemm(CheckReport &r);
+
+/// conv_transpose_gemm the same way (output padding, every tile height).
+void checkConvTransposeGemm(CheckReport &r);
+
+/// depthwise_conv against the reference convolution: the sweep of
+/// tests/unit/depthwise_check.h (kernel sizes, strides, padding, dilation,
+/// row widths around the vector width, bias, residual, every activation,
+/// NaN and Inf through ReLU, the staged and the in-place paths).
+void checkDepthwise(CheckReport &r);
+
+} // namespace kiln_test
