@@ -117,7 +117,8 @@ std::string generateHeader(const Graph &g, const BufferPlan &plan,
   e.line("/// Bytes of constant weight data (read-only memory).");
   e.line("constexpr size_t kWeightBytes = " + std::to_string(plan.weightBytes) +
          ";");
-  e.line("/// The micro-kernel ISA the weights are packed and the kernels tiled");
+  e.line(
+      "/// The micro-kernel ISA the weights are packed and the kernels tiled");
   e.line("/// for. Compiled for another ISA the code is still correct (every");
   e.line("/// kernel path reads every packed layout), only slower.");
   e.line("constexpr const char *kIsa = " + CppEmitter::stringLiteral(isa) +
@@ -164,7 +165,8 @@ GeneratedFiles generateCpp(const Graph &g, const CppOptions &o) {
   BufferPlan plan = planBuffers(g);
   std::vector<std::string> params = runParameterNames(g);
   GeneratedFiles files;
-  files.push_back({g.name + ".h", generateHeader(g, plan, o.isa, o.sourceName)});
+  files.push_back(
+      {g.name + ".h", generateHeader(g, plan, o.isa, o.sourceName)});
 
   CppEmitter e;
   e.includeLocal(g.name + ".h");

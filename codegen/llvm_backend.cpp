@@ -440,7 +440,9 @@ GeneratedFiles generateLlvm(const Graph &g, const LlvmOptions &o) {
   llvm::Module &m = *c.module;
 
   GeneratedFiles files;
-  files.push_back({g.name + ".h", generateHeader(g, plan, microKernelIsa(o), o.sourceName)});
+  files.push_back(
+      {g.name + ".h",
+       generateHeader(g, plan, llvmMicroKernelIsa(*tm), o.sourceName)});
   std::string out;
   std::string path = g.name + "." + llvmEmitExtension(o.emit);
   if (o.emit == LlvmEmit::IR) {

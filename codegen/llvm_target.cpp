@@ -41,8 +41,9 @@ void initializeTargets() {
   });
 }
 
-/// The micro-kernel ISA of runtime/kiln/ukernels that `tm` has.
-std::string isaOf(const llvm::TargetMachine &tm) {
+} // namespace
+
+std::string llvmMicroKernelIsa(const llvm::TargetMachine &tm) {
   const llvm::MCSubtargetInfo *sti = tm.getMCSubtargetInfo();
   const llvm::Triple &t = tm.getTargetTriple();
   if (t.getArch() == llvm::Triple::x86_64) {
@@ -56,6 +57,8 @@ std::string isaOf(const llvm::TargetMachine &tm) {
     return sti->checkFeatures("+neon") ? "neon" : "scalar";
   return "scalar";
 }
+
+namespace {
 
 /// The embedded runtime bitcode for `tm`: its family (the triple it was
 /// compiled for) shares the architecture, the byte order, and the kind of
@@ -78,7 +81,7 @@ const RuntimeBitcode &bitcodeFor(const llvm::TargetMachine &tm) {
   std::string supported;
   if (family)
     for (const RuntimeBitcode &b : runtimeBitcodes())
-      if (b.family == std::string(family) + "+" + isaOf(tm))
+      if (b.family == std::string(family) + "+" + llvmMicroKernelIsa(tm))
         return b;
   for (const RuntimeBitcode &b : runtimeBitcodes()) {
     if (b.family.find('+') == std::string::npos)
@@ -285,7 +288,7 @@ std::unique_ptr<llvm::TargetMachine> llvmTargetMachine(const LlvmOptions &o) {
 }
 
 std::string microKernelIsa(const LlvmOptions &o) {
-  return isaOf(*targetMachine(o));
+  return llvmMicroKernelIsa(*targetMachine(o));
 }
 
 std::string llvmTuneCpu(const LlvmOptions &o, const llvm::TargetMachine &tm) {

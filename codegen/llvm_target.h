@@ -5,6 +5,7 @@
 #include "codegen/llvm_backend.h"
 
 #include <memory>
+#include <string>
 
 namespace llvm {
 class LLVMContext;
@@ -21,6 +22,10 @@ namespace kiln {
 /// an unknown triple or CPU, a big-endian target, or features that are
 /// malformed or unknown to the target (naming the close matches).
 std::unique_ptr<llvm::TargetMachine> llvmTargetMachine(const LlvmOptions &o);
+
+/// The micro-kernel ISA of runtime/kiln/ukernels that `tm` has (see
+/// microKernelIsa).
+std::string llvmMicroKernelIsa(const llvm::TargetMachine &tm);
 
 /// The CPU to tune for when it is not the target CPU (the `tune-cpu`
 /// function attribute; empty: none): `generic` on x86 without --cpu, as

@@ -71,6 +71,16 @@ struct KernelCall {
 /// indices (see KernelCall::args).
 std::vector<int> kernelArgs(const Op &op, const KernelCall &kc);
 
+/// What the pack-weights pass tells an op about the target's micro-kernel
+/// (runtime/kiln/ukernels/tiles.h): vector lanes, vectors per tile row,
+/// the most tile rows the registers hold, and the L1 data cache size.
+struct TileTarget {
+  int lanes = 4, vecs = 2, maxRows = 6;
+  int64_t l1Bytes = 32768;
+  /// Columns of a micro-tile.
+  int tileCols() const { return lanes * vecs; }
+};
+
 /// One op kind.
 struct OpDef {
   /// Name in the textual IR (`conv`, `max_pool`, ...).
@@ -120,6 +130,11 @@ struct OpDef {
   /// not constants).
   bool (*foldChannelAffine)(Op &op, Graph &g, const std::vector<double> &scale,
                             const std::vector<double> &shift) = nullptr;
+  /// Lowers the op to a kernel on weights packed at compile time for
+  /// `target` (pack-weights): appends the replacing op to `g`, makes it
+  /// take over the op's uses and returns it; null keeps the op (e.g. its
+  /// weights are not constants).
+  Op *(*packForTarget)(Graph &g, Op &op, const TileTarget &target) = nullptr;
 };
 
 } // namespace kiln

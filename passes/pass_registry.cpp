@@ -50,8 +50,8 @@ std::unique_ptr<Pass> createPass(const std::string &spec) {
       return e.createWithParams(params);
     if (lt != std::string::npos)
       throw Error("kiln", "--passes",
-                  "pass \"" + name + "\" takes no parameters, found \"" +
-                      spec + "\"");
+                  "pass \"" + name + "\" takes no parameters, found \"" + spec +
+                      "\"");
     return e.create();
   }
   return nullptr;

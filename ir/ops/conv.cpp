@@ -7,21 +7,22 @@
 #include "ir/ops/conv_common.h"
 #include "ir/ops/epilogue.h"
 #include "ir/ops/op_helpers.h"
+#include "runtime/kiln/kernels/packing.h"
 
 namespace kiln::ops {
-namespace {
+namespace {} // namespace
 
-size_t spatialRank(const Op &op) { return op.getInts("stride").size(); }
-
-std::vector<Shape> inferConv(const Op &op) {
-  size_t ns = spatialRank(op);
+Shape convShape(const Op &op, const Shape &w) {
+  size_t ns = op.getInts("stride").size();
   if (ns < 1 || ns > 3)
     op.error("expected 1 to 3 spatial dims, found " + std::to_string(ns));
   checkInts(op, "stride", ns, 1);
   checkInts(op, "dilation", ns, 1);
   checkInts(op, "padding", 2 * ns, 0);
   const Shape &x = operandShape(op, 0, int(ns) + 2);
-  const Shape &w = operandShape(op, 1, int(ns) + 2);
+  if (w.size() != ns + 2)
+    op.error("weight " + shapeToString(w) + " must have rank " +
+             std::to_string(ns + 2));
   int64_t groups = op.getInt("groups");
   int64_t cin = x[1], cout = w[0];
   if (groups < 1)
@@ -44,7 +45,14 @@ std::vector<Shape> inferConv(const Op &op) {
     out.push_back(
         convOutSize(op, i, x[2 + i], w[2 + i], s[i], p[i], p[ns + i], d[i]));
   verifyEpilogue(op, 3, out);
-  return {out};
+  return out;
+}
+
+namespace {
+
+std::vector<Shape> inferConv(const Op &op) {
+  return {
+      convShape(op, operandShape(op, 1, int(op.getInts("stride").size()) + 2))};
 }
 
 ConvGeom geometry(const Op &op) {
@@ -73,9 +81,34 @@ std::vector<KernelCall> lowerConv(const Op &op) {
   ConvGeom g = geometry(op);
   // One input and one output channel per group, 1-D or 2-D: the depthwise
   // kernel (vectorised along the output width).
-  bool depthwise =
-      g.groups == g.cin && g.groups == g.cout && spatialRank(op) <= 2;
+  bool depthwise = g.groups == g.cin && g.groups == g.cout &&
+                   op.getInts("stride").size() <= 2;
   return convKernelCall(op, depthwise ? "depthwise_conv" : "conv", g);
+}
+
+/// pack-weights: conv_gemm on weights in blocks of mr output channels,
+/// when the groups have at least 4 (a depthwise conv keeps its kernel).
+Op *packConv(Graph &g, Op &op, const TileTarget &t) {
+  const Shape &w = op.operand(1)->shape;
+  int groups = int(op.getInt("groups")), coutG = int(w[0]) / groups;
+  if (!op.operand(1)->isWeight() || coutG < 4)
+    return nullptr;
+  int64_t k = numElements(w) / w[0];
+  int mr = chooseBlockHeight(coutG, t);
+  auto packed = std::make_shared<std::vector<float>>(
+      size_t(kiln_rt::packed_weight_size(groups, coutG, k, mr)), 0.0f);
+  const std::vector<float> &src = *op.operand(1)->data;
+  kiln_rt::for_each_blocked(groups, coutG, k, mr,
+                            [&](int64_t plain, int64_t at) {
+                              (*packed)[size_t(at)] = src[size_t(plain)];
+                            });
+  Value *pw =
+      g.addWeight(op.operand(1)->name + ".packed",
+                  {groups, kiln_rt::packed_blocks(coutG, mr), k, mr}, packed);
+  return replaceWithPacked(g, op, "conv_gemm", pw,
+                           {{"mr", int64_t(mr)},
+                            {"kc", int64_t(chooseKChunk(k, t))},
+                            {"nr", int64_t(t.tileCols())}});
 }
 
 int64_t macsConv(const Op &op) {
@@ -98,6 +131,7 @@ extern const OpDef kConvOp = {
     .macs = macsConv,
     .fusableEpilogue = true,
     .foldChannelAffine = foldAffine,
+    .packForTarget = packConv,
 };
 
 } // namespace kiln::ops

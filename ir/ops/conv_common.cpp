@@ -1,17 +1,22 @@
 // What conv and conv_transpose share.
 #include "ir/ops/conv_common.h"
 
+#include "ir/op_registry.h"
 #include "ir/ops/epilogue.h"
 #include "ir/ops/op_helpers.h"
+#include "runtime/kiln/kernels/packing.h"
+#include "support/error.h"
+
+#include <algorithm>
 
 namespace kiln::ops {
 
-ConvGeom convGeometry(const Op &op, const std::vector<int64_t> &padBegin) {
-  const Shape &x = op.operand(0)->shape, &w = op.operand(1)->shape,
-              &y = op.result()->shape;
+ConvGeom convGeometry(const Op &op, const Shape &kernel,
+                      const std::vector<int64_t> &padBegin) {
+  const Shape &x = op.operand(0)->shape, &y = op.result()->shape;
   return {slots({x.begin() + 2, x.end()}, 1),
           slots({y.begin() + 2, y.end()}, 1),
-          slots({w.begin() + 2, w.end()}, 1),
+          slots({kernel.begin() + 2, kernel.end()}, 1),
           slots(op.getInts("stride"), 1),
           slots(padBegin, 0),
           slots(op.getInts("dilation"), 1),
@@ -19,6 +24,10 @@ ConvGeom convGeometry(const Op &op, const std::vector<int64_t> &padBegin) {
           x[1],
           y[1],
           op.getInt("groups")};
+}
+
+ConvGeom convGeometry(const Op &op, const std::vector<int64_t> &padBegin) {
+  return convGeometry(op, op.operand(1)->shape, padBegin);
 }
 
 std::vector<KernelParam> geometryFields(const ConvGeom &g) {
@@ -41,8 +50,48 @@ std::vector<KernelCall> convKernelCall(const Op &op, const char *kernel,
                                        const ConvGeom &g) {
   std::vector<KernelParam> fields = geometryFields(g);
   fields.push_back(epilogueParam(op));
-  return {KernelCall{kernel, "ConvParams", KernelParam::group("", fields),
-                     {0, 1, 2, 3, -1}}};
+  return {KernelCall{
+      kernel, "ConvParams", KernelParam::group("", fields), {0, 1, 2, 3, -1}}};
+}
+
+int chooseBlockHeight(int64_t rows, const TileTarget &t) {
+  int best = 4;
+  int64_t bestPad = -1;
+  for (int mr : kiln_rt::kBlockHeights) {
+    if (mr > t.maxRows && mr != 4)
+      continue;
+    int64_t pad = (rows + mr - 1) / mr * mr - rows;
+    if (bestPad < 0 || pad <= bestPad) {
+      best = mr;
+      bestPad = pad;
+    }
+  }
+  return best;
+}
+
+int chooseKChunk(int64_t k, const TileTarget &t) {
+  int64_t kc = std::max<int64_t>(16, t.l1Bytes / 2 / (t.tileCols() * 4));
+  if (k <= kc + kc / 2)
+    return int(k);
+  int64_t chunks = (k + kc - 1) / kc;
+  return int((k + chunks - 1) / chunks);
+}
+
+Op *replaceWithPacked(Graph &g, Op &op, const char *def, Value *packed,
+                      const AttrMap &extra) {
+  AttrMap attrs = op.attrs;
+  const Shape &w = op.operand(1)->shape;
+  attrs["kernel"] = std::vector<int64_t>(w.begin(), w.end());
+  for (const auto &[k, v] : extra)
+    attrs[k] = v;
+  std::vector<Value *> operands = op.operands;
+  operands[1] = packed;
+  const OpDef *d = findOp(def);
+  KILN_ASSERT(d, std::string(def) + " is in the op table");
+  Op *lowered = g.addOp(*d, operands, attrs, op.loc, op.result()->name);
+  g.replaceAllUsesWith(op.result(), lowered->result());
+  lowered->result()->name = op.result()->name;
+  return lowered;
 }
 
 } // namespace kiln::ops

@@ -9,10 +9,13 @@
 
 namespace kiln::ops {
 
+/// The geometry of a conv-like op (input operand 0, `stride`, `dilation`,
+/// `groups` attributes) whose unpacked weight shape is `kernel`;
+/// `padBegin` are the paddings before each spatial dim.
+ConvGeom convGeometry(const Op &op, const Shape &kernel,
+                      const std::vector<int64_t> &padBegin);
 
-/// The geometry of a conv-like op (input operand 0, weight operand 1,
-/// `stride`, `dilation`, `groups` attributes); `padBegin` are the paddings
-/// before each spatial dim.
+/// The same with the weight operand's shape as the kernel.
 ConvGeom convGeometry(const Op &op, const std::vector<int64_t> &padBegin);
 
 /// The geometry fields every conv kernel's parameter struct starts with
@@ -24,9 +27,30 @@ std::vector<KernelParam> geometryFields(const ConvGeom &g);
 std::vector<KernelCall> convKernelCall(const Op &op, const char *kernel,
                                        const ConvGeom &g);
 
+/// The result shape of a conv-like op with weight shape `w` ([Cout,
+/// Cin/groups, k...]) and conv's attributes: checks them, the bias and the
+/// epilogue as conv's shape inference does.
+Shape convShape(const Op &op, const Shape &w);
+
 /// The result shape of a conv_transpose-like op with weight shape `w`
 /// ([Cin, Cout/groups, k...]) and conv_transpose's attributes: checks them
 /// (and the epilogue) as conv_transpose's shape inference does.
 Shape convTransposeShape(const Op &op, const Shape &w);
+
+/// For pack-weights: the block height (of kiln_rt::kBlockHeights) with the
+/// fewest padded rows for `rows` rows, then the tallest, among those the
+/// target's registers hold (4 always).
+int chooseBlockHeight(int64_t rows, const TileTarget &t);
+
+/// For pack-weights: the k chunk for `k` terms, so that a packed strip (kc
+/// x tile columns) fills at most half of L1; all of k when it is at most
+/// 1.5 chunks, else even chunks.
+int chooseKChunk(int64_t k, const TileTarget &t);
+
+/// For pack-weights: appends op `def` with `op`'s operands (weight
+/// `packed`), attributes, `kernel` (the unpacked weight shape) and `extra`,
+/// and gives it `op`'s uses and result name.
+Op *replaceWithPacked(Graph &g, Op &op, const char *def, Value *packed,
+                      const AttrMap &extra);
 
 } // namespace kiln::ops

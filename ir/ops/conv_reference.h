@@ -5,8 +5,8 @@
 
 #include <array>
 #include <cstddef>
-#include <vector>
 #include <cstdint>
+#include <vector>
 
 namespace kiln::ops {
 
@@ -20,7 +20,7 @@ struct ConvGeom {
 /// y = conv(x, w) + b for weights `w` in PyTorch's [Cout, Cin/groups, k...]
 /// layout (`b` may be null).
 inline void referenceConv(const ConvGeom &g, const float *x, const float *w,
-                   const float *b, float *y) {
+                          const float *b, float *y) {
   int64_t cinG = g.cin / g.groups, coutG = g.cout / g.groups;
   for (int64_t n = 0; n < g.n; ++n)
     for (int64_t oc = 0; oc < g.cout; ++oc)
@@ -72,9 +72,8 @@ inline void referenceConvTranspose(const ConvGeom &g, const float *x,
         for (int64_t ih = 0; ih < g.in[1]; ++ih)
           for (int64_t iw = 0; iw < g.in[2]; ++iw) {
             double xv =
-                x[(((n * g.cin + ic) * g.in[0] + id) * g.in[1] + ih) *
-                          g.in[2] +
-                      iw];
+                x[(((n * g.cin + ic) * g.in[0] + id) * g.in[1] + ih) * g.in[2] +
+                  iw];
             for (int64_t ocg = 0; ocg < coutG; ++ocg) {
               int64_t oc = ic / cinG * coutG + ocg;
               for (int64_t kd = 0; kd < g.k[0]; ++kd)
@@ -87,10 +86,9 @@ inline void referenceConvTranspose(const ConvGeom &g, const float *x,
                         ow < 0 || ow >= g.out[2])
                       continue;
                     double wv =
-                        w
-                          [(((ic * coutG + ocg) * g.k[0] + kd) * g.k[1] + kh) *
-                               g.k[2] +
-                           kw];
+                        w[(((ic * coutG + ocg) * g.k[0] + kd) * g.k[1] + kh) *
+                              g.k[2] +
+                          kw];
                     acc[(n * g.cout + oc) * outPlane +
                         (od * g.out[1] + oh) * g.out[2] + ow] += xv * wv;
                   }

@@ -7,11 +7,10 @@
 #include "ir/ops/conv_common.h"
 #include "ir/ops/epilogue.h"
 #include "ir/ops/op_helpers.h"
+#include "runtime/kiln/kernels/packing.h"
 
 namespace kiln::ops {
-namespace {
-
-} // namespace
+namespace {} // namespace
 
 Shape convTransposeShape(const Op &op, const Shape &w) {
   size_t ns = op.getInts("stride").size();
@@ -94,6 +93,30 @@ std::vector<KernelCall> lowerConvTranspose(const Op &op) {
   return convKernelCall(op, "conv_transpose", geometry(op));
 }
 
+/// pack-weights: conv_transpose_gemm on strip-packed weights, tiles of mr
+/// input positions.
+Op *packConvTranspose(Graph &g, Op &op, const TileTarget &t) {
+  if (!op.operand(1)->isWeight())
+    return nullptr;
+  const Shape &w = op.operand(1)->shape, &x = op.operand(0)->shape;
+  int groups = int(op.getInt("groups")), cinG = int(w[0]) / groups;
+  int64_t cols = numElements(w) / w[0];
+  auto packed = std::make_shared<std::vector<float>>(
+      size_t(kiln_rt::strip_packed_size(groups, cols, cinG)), 0.0f);
+  const std::vector<float> &src = *op.operand(1)->data;
+  kiln_rt::for_each_strip_packed(groups, cols, cinG,
+                                 [&](int64_t plain, int64_t at) {
+                                   (*packed)[size_t(at)] = src[size_t(plain)];
+                                 });
+  Value *pw = g.addWeight(
+      op.operand(1)->name + ".packed",
+      {groups, kiln_rt::packed_strips(cols), cinG, kiln_rt::kStripCols},
+      packed);
+  int mr = chooseBlockHeight(numElements(x) / (x[0] * x[1]), t);
+  return replaceWithPacked(g, op, "conv_transpose_gemm", pw,
+                           {{"mr", int64_t(mr)}});
+}
+
 int64_t macsConvTranspose(const Op &op) {
   const Shape &w = op.operand(1)->shape;
   return op.operand(0)->numElements() * numElements(w) / w[0];
@@ -115,6 +138,7 @@ extern const OpDef kConvTransposeOp = {
     .macs = macsConvTranspose,
     .fusableEpilogue = true,
     .foldChannelAffine = foldAffine,
+    .packForTarget = packConvTranspose,
 };
 
 } // namespace kiln::ops

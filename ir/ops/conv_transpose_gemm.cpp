@@ -7,27 +7,16 @@
 //          stride, padding, output_padding, dilation, groups as
 //          `conv_transpose`; mr (input positions a tile: 4, 6, 8, 12 or 16);
 //          activation?, act_a?, act_b? (fused epilogue)
+#include "runtime/kiln/kernels/conv_transpose_gemm.h"
 #include "ir/ops/conv_common.h"
 #include "ir/ops/epilogue.h"
 #include "ir/ops/op_helpers.h"
-#include "runtime/kiln/kernels/conv_transpose_gemm.h"
 
 namespace kiln::ops {
 namespace {
 
 ConvGeom geometry(const Op &op) {
-  const Shape &x = op.operand(0)->shape, &y = op.result()->shape;
-  const auto &kernel = op.getInts("kernel");
-  return {slots({x.begin() + 2, x.end()}, 1),
-          slots({y.begin() + 2, y.end()}, 1),
-          slots({kernel.begin() + 2, kernel.end()}, 1),
-          slots(op.getInts("stride"), 1),
-          slots(op.getInts("padding"), 0),
-          slots(op.getInts("dilation"), 1),
-          x[0],
-          x[1],
-          y[1],
-          op.getInt("groups")};
+  return convGeometry(op, op.getInts("kernel"), op.getInts("padding"));
 }
 
 /// Columns of a group's GEMM: Cout/groups x kernel volume.
@@ -42,7 +31,7 @@ std::vector<Shape> inferConvTransposeGemm(const Op &op) {
   const auto &kernel = op.getInts("kernel");
   checkInts(op, "kernel", op.getInts("stride").size() + 2, 1);
   int64_t mr = op.getInt("mr"), groups = op.getInt("groups");
-  if (mr != 4 && mr != 6 && mr != 8 && mr != 12 && mr != 16)
+  if (!kiln_rt::is_block_height(int(mr)))
     op.error("mr must be 4, 6, 8, 12 or 16, found " + std::to_string(mr));
   Shape out = convTransposeShape(op, kernel);
   int64_t cols = columns(kernel);
@@ -62,11 +51,9 @@ void evalConvTransposeGemm(const Op &op, const std::vector<const float *> &in,
   int groups = int(op.getInt("groups")), cinG = int(kernel[0]) / groups;
   int64_t cols = columns(kernel);
   std::vector<float> w(size_t(kernel[0] * cols));
-  for (int g = 0; g < groups; ++g)
-    for (int icg = 0; icg < cinG; ++icg)
-      for (int64_t col = 0; col < cols; ++col)
-        w[size_t((int64_t(g) * cinG + icg) * cols + col)] =
-            in[1][kiln_rt::strip_packed_offset(cols, cinG, g, icg, col)];
+  kiln_rt::for_each_strip_packed(
+      groups, cols, cinG,
+      [&](int64_t plain, int64_t at) { w[size_t(plain)] = in[1][at]; });
   referenceConvTranspose(geometry(op), in[0], w.data(),
                          in.size() > 2 ? in[2] : nullptr, out[0]);
   applyEpilogue(op, in.size() > 3 ? in[3] : nullptr, out[0],

@@ -46,7 +46,7 @@ KILN_WRAP(conv_transpose, ConvParams, (F x, F w, F b, F r, Y y),
           (x, w, b, r, y))
 // conv_gemm.h, conv_transpose_gemm.h (one wrapper per block height)
 #define KILN_WRAP_CONV_GEMM(NAME, PARAMS, MR)                                  \
-  KILN_WRAP(NAME##_mr##MR, PARAMS, (F x, F w, F b, F r, Y y, Y s),            \
+  KILN_WRAP(NAME##_mr##MR, PARAMS, (F x, F w, F b, F r, Y y, Y s),             \
             (x, w, b, r, y, s))
 #define KILN_WRAP_CONV_GEMMS(NAME, PARAMS)                                     \
   KILN_WRAP_CONV_GEMM(NAME, PARAMS, 4)                                         \

@@ -75,8 +75,10 @@ check_readonly() {
 $(arm-none-eabi-objdump -t "$obj")"
   section=$(echo "$line" | awk '{ print $(NF - 2) }')
   size=$((16#$(echo "$line" | awk '{ print $(NF - 1) }')))
+  # awk reads to the end: an early exit would kill objdump with SIGPIPE,
+  # which pipefail turns into a silent failure of the whole script.
   flags=$(arm-none-eabi-objdump -h "$obj" |
-            awk -v s="$section" '$2 == s { getline; print; exit }')
+            awk -v s="$section" '!done && $2 == s { getline; print; done = 1 }')
   echo "  $label: symbol $(echo "$line" | awk '{ print $NF }') in section $section" \
        "($(echo "$flags" | sed 's/^ *//')), $size bytes"
   case "$flags" in *ALLOC*) ;; *) fail "$label: section $section is not allocated ($flags)" ;; esac

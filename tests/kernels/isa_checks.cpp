@@ -64,22 +64,21 @@ struct Case {
   const float *residual() const { return hasResidual ? res.data() : nullptr; }
   std::string describe() const {
     return "n " + std::to_string(g.n) + " groups " + std::to_string(g.groups) +
-           " cin " + std::to_string(g.cin) + " cout " +
-           std::to_string(g.cout) + " in " + std::to_string(g.in[0]) + "x" +
-           std::to_string(g.in[1]) + "x" + std::to_string(g.in[2]) + " k " +
-           std::to_string(g.k[0]) + "x" + std::to_string(g.k[1]) + "x" +
-           std::to_string(g.k[2]) + " stride " + std::to_string(g.s[2]) +
-           " pad " + std::to_string(g.p[2]) + " dil " +
-           std::to_string(g.d[2]) + " act " + std::to_string(ep.act) +
-           (hasBias ? " bias" : "") + (hasResidual ? " residual" : "") +
-           (nanCase ? " nan" : "");
+           " cin " + std::to_string(g.cin) + " cout " + std::to_string(g.cout) +
+           " in " + std::to_string(g.in[0]) + "x" + std::to_string(g.in[1]) +
+           "x" + std::to_string(g.in[2]) + " k " + std::to_string(g.k[0]) +
+           "x" + std::to_string(g.k[1]) + "x" + std::to_string(g.k[2]) +
+           " stride " + std::to_string(g.s[2]) + " pad " +
+           std::to_string(g.p[2]) + " dil " + std::to_string(g.d[2]) + " act " +
+           std::to_string(ep.act) + (hasBias ? " bias" : "") +
+           (hasResidual ? " residual" : "") + (nanCase ? " nan" : "");
   }
 };
 
 /// Output size of a dim: a conv's, or (transposed) a transposed conv's with
 /// output padding `extra` (< max(stride, dilation)).
-int64_t outSize(bool transposed, int64_t in, int64_t span, int64_t s,
-                int64_t p, int64_t extra) {
+int64_t outSize(bool transposed, int64_t in, int64_t span, int64_t s, int64_t p,
+                int64_t extra) {
   return transposed ? (in - 1) * s - 2 * p + span + extra
                     : (in + p + extra - span) / s + 1;
 }
@@ -101,26 +100,25 @@ Case makeCase(Rng &rng, int index, bool transposed) {
     g.p[i] = used ? rng.range(0, 2) : 0;
     g.d[i] = used ? rng.range(1, 2) : 1;
     const int64_t span = (g.k[i] - 1) * g.d[i] + 1;
-    const int64_t extra =
-        !used ? 0
-        : transposed ? rng.range(0, int(std::max(g.s[i], g.d[i])) - 1)
-                     : rng.range(0, 2);
+    const int64_t extra = !used ? 0
+                          : transposed
+                              ? rng.range(0, int(std::max(g.s[i], g.d[i])) - 1)
+                              : rng.range(0, 2);
     const int64_t maxIn = dims == 3 ? 7 : dims == 2 ? 13 : 70;
     int64_t minIn = 1;
     while (outSize(transposed, std::max(minIn, int64_t(1)), span, g.s[i],
                    g.p[i], extra) < 1)
       ++minIn;
     g.in[i] = used ? rng.range(int(minIn), int(std::max(minIn, maxIn))) : 1;
-    g.out[i] = used ? outSize(transposed, g.in[i], span, g.s[i], g.p[i], extra)
-                    : 1;
+    g.out[i] =
+        used ? outSize(transposed, g.in[i], span, g.s[i], g.p[i], extra) : 1;
   }
-  const int acts[] = {kiln_rt::ACT_NONE,     kiln_rt::ACT_RELU,
-                      kiln_rt::ACT_RELU6,    kiln_rt::ACT_LEAKY_RELU,
-                      kiln_rt::ACT_HARDTANH, kiln_rt::ACT_SIGMOID,
-                      kiln_rt::ACT_TANH,     kiln_rt::ACT_ELU,
-                      kiln_rt::ACT_SILU,     kiln_rt::ACT_HARDSWISH,
-                      kiln_rt::ACT_HARDSIGMOID, kiln_rt::ACT_GELU,
-                      kiln_rt::ACT_GELU_TANH, kiln_rt::ACT_SOFTPLUS};
+  const int acts[] = {
+      kiln_rt::ACT_NONE,       kiln_rt::ACT_RELU,        kiln_rt::ACT_RELU6,
+      kiln_rt::ACT_LEAKY_RELU, kiln_rt::ACT_HARDTANH,    kiln_rt::ACT_SIGMOID,
+      kiln_rt::ACT_TANH,       kiln_rt::ACT_ELU,         kiln_rt::ACT_SILU,
+      kiln_rt::ACT_HARDSWISH,  kiln_rt::ACT_HARDSIGMOID, kiln_rt::ACT_GELU,
+      kiln_rt::ACT_GELU_TANH,  kiln_rt::ACT_SOFTPLUS};
   c.ep = {acts[rng.next() % 14], 0.1f, 0.9f};
   if (c.ep.act == kiln_rt::ACT_HARDTANH)
     c.ep = {c.ep.act, -0.5f, 0.7f};
@@ -153,8 +151,8 @@ Case makeCase(Rng &rng, int index, bool transposed) {
     aw[i] = std::fabs(c.w[i]);
   for (size_t i = 0; i < c.b.size(); ++i)
     ab[i] = std::fabs(c.b[i]);
-  auto reference = transposed ? kiln::ops::referenceConvTranspose
-                              : kiln::ops::referenceConv;
+  auto reference =
+      transposed ? kiln::ops::referenceConvTranspose : kiln::ops::referenceConv;
   reference(g, c.x.data(), c.w.data(), c.bias(), c.ref.data());
   reference(g, ax.data(), aw.data(), c.hasBias ? ab.data() : nullptr,
             c.mag.data());
@@ -170,17 +168,17 @@ void compare(const Case &c, const std::vector<float> &y,
     float pre = c.ref[i] + (c.hasResidual ? c.res[i] : 0.0f);
     float want = kiln_rt::activate(c.ep, pre);
     // float32 accumulation of K + 2 terms: |error| <= (K + 2) eps sum|t|.
-    double tol = double(c.K + 2) * 1.2e-7 *
-                     (double(c.mag[i]) +
-                      (c.hasResidual ? std::fabs(c.res[i]) : 0)) *
-                     1.6 +
-                 1e-6 * std::fabs(double(want)) + 1e-30;
+    double tol =
+        double(c.K + 2) * 1.2e-7 *
+            (double(c.mag[i]) + (c.hasResidual ? std::fabs(c.res[i]) : 0)) *
+            1.6 +
+        1e-6 * std::fabs(double(want)) + 1e-30;
     bool ok = std::isnan(want) ? std::isnan(y[i])
                                : std::fabs(double(y[i]) - want) <= tol;
     if (!ok && bad++ == 0)
-      first = "element " + std::to_string(i) + ": got " +
-              std::to_string(y[i]) + ", want " + std::to_string(want) +
-              " (tolerance " + std::to_string(tol) + ")";
+      first = "element " + std::to_string(i) + ": got " + std::to_string(y[i]) +
+              ", want " + std::to_string(want) + " (tolerance " +
+              std::to_string(tol) + ")";
   }
   if (bad)
     rep.fail(what + ": " + std::to_string(bad) + " wrong, first " + first);
@@ -218,18 +216,16 @@ void convGemmCase(Rng &rng, int index, CheckReport &rep) {
   p.ep = c.ep;
   std::vector<float> scratch(
       size_t(kiln_rt::conv_gemm_scratch_floats(kc, p.nr)));
-  for (int mr : {4, 6, 8, 12, 16}) {
+  for (int mr : kiln_rt::kBlockHeights) {
     p.mr = mr;
     // Packed as the pack-weights pass does: the padding rows are zeros.
     std::vector<float> packed(
         size_t(kiln_rt::packed_weight_size(int(g.groups), c.coutG, c.K, mr)),
         0.0f);
-    for (int gi = 0; gi < g.groups; ++gi)
-      for (int oc = 0; oc < c.coutG; ++oc)
-        for (int64_t kk = 0; kk < c.K; ++kk)
-          packed[size_t(kiln_rt::packed_weight_offset(c.coutG, c.K, mr, gi, oc,
-                                                      kk))] =
-              c.w[size_t((gi * c.coutG + oc) * c.K + kk)];
+    kiln_rt::for_each_blocked(int(g.groups), c.coutG, c.K, mr,
+                              [&](int64_t plain, int64_t at) {
+                                packed[size_t(at)] = c.w[size_t(plain)];
+                              });
     std::vector<float> y(c.ref.size(), 12345.0f);
     KILN_RUN_MR(conv_gemm, mr, p, c.x.data(), packed.data(), c.bias(),
                 c.residual(), y.data(), scratch.data());
@@ -250,19 +246,17 @@ void convTransposeGemmCase(Rng &rng, int index, CheckReport &rep) {
   // Strip-packed as the pack-weights pass does.
   std::vector<float> packed(
       size_t(kiln_rt::strip_packed_size(int(g.groups), cols, c.cinG)), 0.0f);
-  for (int gi = 0; gi < g.groups; ++gi)
-    for (int icg = 0; icg < c.cinG; ++icg)
-      for (int64_t col = 0; col < cols; ++col)
-        packed[size_t(
-            kiln_rt::strip_packed_offset(cols, c.cinG, gi, icg, col))] =
-            c.w[size_t((gi * c.cinG + icg) * cols + col)];
-  for (int mr : {4, 6, 8, 12, 16}) {
+  kiln_rt::for_each_strip_packed(int(g.groups), cols, c.cinG,
+                                 [&](int64_t plain, int64_t at) {
+                                   packed[size_t(at)] = c.w[size_t(plain)];
+                                 });
+  for (int mr : kiln_rt::kBlockHeights) {
     p.mr = mr;
     std::vector<float> scratch(
         size_t(kiln_rt::conv_transpose_gemm_scratch_floats(c.cinG, mr)));
     std::vector<float> y(c.ref.size(), 12345.0f);
-    KILN_RUN_MR(conv_transpose_gemm, mr, p, c.x.data(), packed.data(),
-                c.bias(), c.residual(), y.data(), scratch.data());
+    KILN_RUN_MR(conv_transpose_gemm, mr, p, c.x.data(), packed.data(), c.bias(),
+                c.residual(), y.data(), scratch.data());
     compare(c, y,
             "conv_transpose_gemm case " + std::to_string(index) + " mr " +
                 std::to_string(mr) + ": " + c.describe(),

@@ -129,16 +129,17 @@ inline void conv_gemm(const ConvGemmParams &p, const float *x, const float *w,
   const index_t P = index_t(p.out[0]) * p.out[1] * p.out[2];
   const index_t in_plane = index_t(p.in[0]) * p.in[1] * p.in[2];
   const index_t blocks = packed_blocks(cout_g, MR);
-  const bool pointwise =
-      kvol == 1 && p.stride[0] == 1 && p.stride[1] == 1 && p.stride[2] == 1 &&
-      p.pad[0] == 0 && p.pad[1] == 0 && p.pad[2] == 0 && P == in_plane;
+  const bool pointwise = kvol == 1 && p.stride[0] == 1 && p.stride[1] == 1 &&
+                         p.stride[2] == 1 && p.pad[0] == 0 && p.pad[1] == 0 &&
+                         p.pad[2] == 0 && P == in_plane;
   const bool in_kernel = uk::applies_activation(p.ep.act);
   // The k chunk that fits the scratch at this ISA's strip width.
   const index_t room = conv_gemm_scratch_floats(p.kc, p.nr) / NR;
   const int kchunk = room < p.kc ? int(room) : p.kc;
   for (int n = 0; n < p.n; ++n)
     for (int g = 0; g < p.groups; ++g) {
-      const float *xg = x + (index_t(n) * p.cin + index_t(g) * cin_g) * in_plane;
+      const float *xg =
+          x + (index_t(n) * p.cin + index_t(g) * cin_g) * in_plane;
       const index_t yoff = (index_t(n) * p.cout + index_t(g) * cout_g) * P;
       const float *wg = w + index_t(g) * blocks * K * MR;
       for (index_t p0 = 0; p0 < P; p0 += NR) {
@@ -165,8 +166,7 @@ inline void conv_gemm(const ConvGemmParams &p, const float *x, const float *w,
             t.rows = cout_g - oc0 < MR ? cout_g - oc0 : MR;
             t.cols = nv;
             float *c = y + yoff + index_t(oc0) * P + p0;
-            uk::gemm_rows<MR>(kc, wg + (cb * K + k0) * MR, MR, b, ldb, c, P,
-                              t);
+            uk::gemm_rows<MR>(kc, wg + (cb * K + k0) * MR, MR, b, ldb, c, P, t);
             if (t.last && !in_kernel)
               for (int m = 0; m < t.rows; ++m)
                 activate_span(p.ep, c + index_t(m) * P, nv);

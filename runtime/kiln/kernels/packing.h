@@ -14,6 +14,18 @@
 
 namespace kiln_rt {
 
+/// The block heights a packed layout may have (the lowerings name a kernel
+/// NAME_mrN for each; KILN_DEFINE_MR_KERNELS in ukernels/gemm.h).
+constexpr int kBlockHeights[] = {4, 6, 8, 12, 16};
+
+/// Whether `mr` is one of kBlockHeights.
+constexpr bool is_block_height(int mr) {
+  for (int h : kBlockHeights)
+    if (h == mr)
+      return true;
+  return false;
+}
+
 /// Blocks of `mr` output channels per group.
 inline index_t packed_blocks(int cout_g, int mr) {
   return (cout_g + mr - 1) / mr;
@@ -29,6 +41,18 @@ inline index_t packed_weight_offset(int cout_g, index_t k, int mr, int g,
                                     int oc, index_t kk) {
   return ((index_t(g) * packed_blocks(cout_g, mr) + oc / mr) * k + kk) * mr +
          oc % mr;
+}
+
+/// Calls f(plain, packed) for every weight of a blocked layout: its offset
+/// in PyTorch's [G x CG][K] layout and in the packed one (pack: copy plain
+/// to packed into zeros; unpack: the other way).
+template <typename F>
+inline void for_each_blocked(int groups, int cout_g, index_t k, int mr, F f) {
+  for (int g = 0; g < groups; ++g)
+    for (int oc = 0; oc < cout_g; ++oc)
+      for (index_t kk = 0; kk < k; ++kk)
+        f((index_t(g) * cout_g + oc) * k + kk,
+          packed_weight_offset(cout_g, k, mr, g, oc, kk));
 }
 
 /// Transposed convolutions are packed the other way round (their GEMM has
@@ -52,10 +76,20 @@ inline index_t strip_packed_size(int groups, index_t cols, int cin_g) {
 /// Offset of W[g][icg][col] in the strip-packed tensor.
 inline index_t strip_packed_offset(index_t cols, int cin_g, int g, int icg,
                                    index_t col) {
-  return ((index_t(g) * packed_strips(cols) + col / kStripCols) * cin_g +
-          icg) *
+  return ((index_t(g) * packed_strips(cols) + col / kStripCols) * cin_g + icg) *
              kStripCols +
          col % kStripCols;
+}
+
+/// Calls f(plain, packed) for every weight of a strip-packed layout: its
+/// offset in PyTorch's [G x CIG][cols] layout and in the packed one.
+template <typename F>
+inline void for_each_strip_packed(int groups, index_t cols, int cin_g, F f) {
+  for (int g = 0; g < groups; ++g)
+    for (int icg = 0; icg < cin_g; ++icg)
+      for (index_t col = 0; col < cols; ++col)
+        f((index_t(g) * cin_g + icg) * cols + col,
+          strip_packed_offset(cols, cin_g, g, icg, col));
 }
 
 } // namespace kiln_rt

@@ -130,8 +130,8 @@ inline void gemm_tile(int kc, const float *a, int lda, const float *b,
       for (int m = 0; m < MR; ++m)
 #pragma GCC unroll 4
         for (int j = 0; j < NV; ++j)
-          acc[m][j] = t.act == ACT_RELU ? Vec::relu(acc[m][j])
-                                        : Vec::relu6(acc[m][j]);
+          acc[m][j] =
+              t.act == ACT_RELU ? Vec::relu(acc[m][j]) : Vec::relu6(acc[m][j]);
     }
   }
 #pragma GCC unroll 16
@@ -182,7 +182,7 @@ inline void gemm_rows(int kc, const float *a, int lda, const float *b,
   KILN_MR_KERNEL(NAME, PARAMS, 12)                                             \
   KILN_MR_KERNEL(NAME, PARAMS, 16)
 #define KILN_MR_KERNEL(NAME, PARAMS, MR)                                       \
-  inline void NAME##_mr##MR(const PARAMS &p, const float *x, const float *w,  \
+  inline void NAME##_mr##MR(const PARAMS &p, const float *x, const float *w,   \
                             const float *bias, const float *residual,          \
                             float *y, float *scratch) {                        \
     NAME<MR>(p, x, w, bias, residual, y, scratch);                             \

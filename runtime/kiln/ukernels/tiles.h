@@ -16,7 +16,7 @@ struct IsaTile {
 /// one float, a Cortex-M's FPU). Every tile width divides kMaxNR (32), so
 /// that weights packed in strips of 32 columns serve every ISA.
 constexpr IsaTile kIsaTiles[] = {
-    {"avx512", 16, 2, 12}, {"avx2", 8, 2, 6}, {"neon", 4, 2, 12},
+    {"avx512", 16, 2, 12}, {"avx2", 8, 2, 6},   {"neon", 4, 2, 12},
     {"portable", 4, 2, 6}, {"scalar", 1, 4, 4},
 };
 
