@@ -45,6 +45,14 @@ inline bool applies_activation(int act) {
   return act == ACT_NONE || act == ACT_RELU || act == ACT_RELU6;
 }
 
+/// The first `n` lanes from p (all of them if n >= kLanes), the rest 0.
+inline Vec::V load_lanes(const float *p, int n) {
+  float tmp[Vec::kLanes] = {};
+  for (int i = 0; i < n && i < Vec::kLanes; ++i)
+    tmp[i] = p[i];
+  return Vec::load(tmp);
+}
+
 /// Stores the first `n` lanes of v at p.
 inline void store_lanes(float *p, Vec::V v, int n) {
   float tmp[Vec::kLanes];
@@ -67,18 +75,10 @@ inline void gemm_tile(int kc, const float *a, int lda, const float *b,
     for (int m = 0; m < MR; ++m) {
       const float *cm = c + m * ldc;
 #pragma GCC unroll 4
-      for (int j = 0; j < NV; ++j) {
-        if (m < t.rows && full)
-          acc[m][j] = Vec::load(cm + j * L);
-        else {
-          // A partial tile: the stored lanes come back, the rest is 0.
-          float tmp[L] = {};
-          for (int i = 0; i < L; ++i)
-            if (m < t.rows && j * L + i < t.cols)
-              tmp[i] = cm[j * L + i];
-          acc[m][j] = Vec::load(tmp);
-        }
-      }
+      for (int j = 0; j < NV; ++j)
+        acc[m][j] = m >= t.rows ? Vec::zero()
+                    : full      ? Vec::load(cm + j * L)
+                                : load_lanes(cm + j * L, t.cols - j * L);
     }
   } else {
 #pragma GCC unroll 16
@@ -112,17 +112,10 @@ inline void gemm_tile(int kc, const float *a, int lda, const float *b,
           break;
         const float *rm = t.residual + m * ldc;
 #pragma GCC unroll 4
-        for (int j = 0; j < NV; ++j) {
-          float tmp[L] = {};
-          if (full)
-            acc[m][j] = Vec::add(acc[m][j], Vec::load(rm + j * L));
-          else {
-            for (int i = 0; i < L; ++i)
-              if (j * L + i < t.cols)
-                tmp[i] = rm[j * L + i];
-            acc[m][j] = Vec::add(acc[m][j], Vec::load(tmp));
-          }
-        }
+        for (int j = 0; j < NV; ++j)
+          acc[m][j] = Vec::add(acc[m][j],
+                               full ? Vec::load(rm + j * L)
+                                    : load_lanes(rm + j * L, t.cols - j * L));
       }
     }
     if (t.act == ACT_RELU || t.act == ACT_RELU6) {
