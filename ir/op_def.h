@@ -77,6 +77,8 @@ std::vector<int> kernelArgs(const Op &op, const KernelCall &kc);
 struct TileTarget {
   int lanes = 4, vecs = 2, maxRows = 6;
   int64_t l1Bytes = 32768;
+  /// Whether 3x3 stride-1 convs may use Winograd (conv_winograd).
+  bool winograd = true;
   /// Columns of a micro-tile.
   int tileCols() const { return lanes * vecs; }
 };

@@ -8,7 +8,7 @@
 
 namespace kiln {
 namespace ops {
-extern const OpDef kConvOp, kConvGemmOp, kConvTransposeGemmOp, kConvTransposeOp,
+extern const OpDef kConvOp, kConvGemmOp, kConvWinogradOp, kConvTransposeGemmOp, kConvTransposeOp,
     kMaxPoolOp, kAvgPoolOp, kLinearOp, kReluOp, kRelu6Op, kSigmoidOp, kTanhOp,
     kLeakyReluOp, kHardtanhOp, kEluOp, kPreluOp, kBatchNormOp, kReshapeOp,
     kPadOp, kMaxPoolIndicesOp, kMaxUnpoolOp, kAdaptiveAvgPoolOp,
@@ -26,6 +26,7 @@ const std::vector<const OpDef *> &allOps() {
       &ops::kConvOp,
       &ops::kConvTransposeOp,
       &ops::kConvGemmOp,
+      &ops::kConvWinogradOp,
       &ops::kConvTransposeGemmOp,
       &ops::kMaxPoolOp,
       &ops::kAvgPoolOp,

@@ -10,9 +10,11 @@
 //   kc  conv: the k chunk, so that a packed input strip (kc x NR floats)
 //       fills at most half of the L1 data cache;
 //   nr  conv: the strip width the scratch is planned for.
-// Parameters: `pack-weights<isa=NAME,l1=BYTES>` (isa: avx512, avx2, neon,
-// portable, scalar; default portable and 32768). Depthwise and other
-// narrow-group convs keep the direct `conv` kernel.
+// 3x3 stride-1 dense convs become conv_winograd (filters transformed at
+// compile time) where its cost model says Winograd pays, on vector ISAs.
+// Parameters: `pack-weights<isa=NAME,l1=BYTES,winograd=on|off>` (isa:
+// avx512, avx2, neon, portable, scalar; default portable, 32768, on).
+// Depthwise and other narrow-group convs keep the direct `conv` kernel.
 
 #include "ir/op_def.h"
 #include "passes/pass.h"
@@ -48,10 +50,16 @@ public:
                       "found \"" +
                           value + "\"");
         target_.l1Bytes = v;
+      } else if (key == "winograd") {
+        if (value != "on" && value != "off")
+          throw Error("kiln", "--passes",
+                      "pack-weights: winograd expects on or off, found \"" +
+                          value + "\"");
+        target_.winograd = value == "on";
       } else {
         throw Error("kiln", "--passes",
                     "pack-weights: unknown parameter \"" + key +
-                        "\" (parameters: isa, l1)");
+                        "\" (parameters: isa, l1, winograd)");
       }
       pos = end + 1;
     }
@@ -70,7 +78,8 @@ public:
 
   const char *name() const override { return "pack-weights"; }
   const char *description() const override {
-    return "lower conv / conv_transpose to GEMM kernels on packed weights";
+    return "lower conv / conv_transpose to GEMM and Winograd kernels on "
+           "packed weights";
   }
 
   bool run(Graph &g) override {

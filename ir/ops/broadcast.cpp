@@ -6,8 +6,10 @@
 #include "ir/ops/op_helpers.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 namespace kiln::ops {
 namespace {
@@ -97,11 +99,42 @@ void evalBinary(const Op &op, const std::vector<const float *> &in,
   }
 }
 
+/// Merges each pair of adjacent dims that both operands step through as
+/// one (outer stride = inner stride x inner size, broadcast dims included),
+/// keeping six right-aligned slots: [1,C,H,W] * [1,C,1,1] becomes
+/// [C, H*W] with b's inner stride 0, one long row per channel.
+void coalesceDims(std::array<int64_t, 6> &dims, std::array<int64_t, 6> &sa,
+                  std::array<int64_t, 6> &sb) {
+  // The dims of size > 1, outermost first, merged into the last kept one
+  // where both operands are contiguous across the pair.
+  std::vector<std::array<int64_t, 3>> kept;
+  for (size_t d = 0; d < 6; ++d) {
+    if (dims[d] == 1)
+      continue;
+    if (!kept.empty()) {
+      std::array<int64_t, 3> &o = kept.back();
+      if (o[1] == sa[d] * dims[d] && o[2] == sb[d] * dims[d]) {
+        o = {o[0] * dims[d], sa[d], sb[d]};
+        continue;
+      }
+    }
+    kept.push_back({dims[d], sa[d], sb[d]});
+  }
+  const size_t lead = 6 - kept.size();
+  for (size_t d = 0; d < 6; ++d) {
+    const bool pad = d < lead;
+    dims[d] = pad ? 1 : kept[d - lead][0];
+    sa[d] = pad ? 0 : kept[d - lead][1];
+    sb[d] = pad ? 0 : kept[d - lead][2];
+  }
+}
+
 std::vector<KernelCall> lowerBinary(const Op &op) {
   const Shape &y = op.result()->shape;
   auto sa = broadcastStrides(op.operand(0)->shape, y);
   auto sb = broadcastStrides(op.operand(1)->shape, y);
   auto dims = slots6(y);
+  coalesceDims(dims, sa, sb);
   return {
       KernelCall{"binary", "BinaryParams",
                  KernelParam::group(

@@ -86,13 +86,16 @@ std::vector<KernelCall> lowerConv(const Op &op) {
   return convKernelCall(op, depthwise ? "depthwise_conv" : "conv", g);
 }
 
-/// pack-weights: conv_gemm on weights in blocks of mr output channels,
-/// when the groups have at least 4 (a depthwise conv keeps its kernel).
+/// pack-weights: conv_winograd where it pays (3x3 stride 1), else
+/// conv_gemm on weights in blocks of mr output channels, when the groups
+/// have at least 4 (a depthwise conv keeps its kernel).
 Op *packConv(Graph &g, Op &op, const TileTarget &t) {
   const Shape &w = op.operand(1)->shape;
   int groups = int(op.getInt("groups")), coutG = int(w[0]) / groups;
   if (!op.operand(1)->isWeight() || coutG < 4)
     return nullptr;
+  if (int m = chooseWinogradTile(op, t))
+    return packWinograd(g, op, t, m);
   int64_t k = numElements(w) / w[0];
   int mr = chooseBlockHeight(coutG, t);
   auto packed = std::make_shared<std::vector<float>>(

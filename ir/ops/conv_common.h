@@ -47,6 +47,15 @@ int chooseBlockHeight(int64_t rows, const TileTarget &t);
 /// 1.5 chunks, else even chunks.
 int chooseKChunk(int64_t k, const TileTarget &t);
 
+/// For pack-weights: the Winograd output tile (2 or 4) that pays for conv
+/// `op` on target `t` by the cost model of conv_winograd.cpp, or 0 (not a
+/// 3x3 stride-1 dense conv on constant weights, or direct is cheaper).
+int chooseWinogradTile(const Op &op, const TileTarget &t);
+
+/// For pack-weights: conv `op` replaced by a conv_winograd of tile `m` on
+/// filters transformed and packed at compile time.
+Op *packWinograd(Graph &g, Op &op, const TileTarget &t, int m);
+
 /// For pack-weights: appends op `def` with `op`'s operands (weight
 /// `packed`), attributes, `kernel` (the unpacked weight shape) and `extra`,
 /// and gives it `op`'s uses and result name.

@@ -9,15 +9,21 @@ int main() {
   kiln_test::CheckReport r;
   kiln_test::checkConvGemm(r);
   kiln_test::checkConvTransposeGemm(r);
+  kiln_test::checkConvWinograd(r);
   std::printf("%s", r.failures.c_str());
-  std::printf("[ %s ] conv_gemm, conv_transpose_gemm: %d passed, %d failed\n",
+  std::printf("[ %s ] conv_gemm, conv_transpose_gemm, conv_winograd: %d passed, %d failed\n",
               kiln_test::kernelIsa(), r.passed, r.failed);
   kiln_test::CheckReport d;
   kiln_test::checkDepthwise(d);
   std::printf("%s", d.failures.c_str());
   std::printf("[ %s ] depthwise_conv: %d passed, %d failed\n",
               kiln_test::kernelIsa(), d.passed, d.failed);
-  return r.failed == 0 && r.passed > 2000 && d.failed == 0 && d.passed > 8000
+  kiln_test::CheckReport v;
+  kiln_test::checkVecMath(v);
+  std::printf("%s", v.failures.c_str());
+  std::printf("[ %s ] vector math: %d passed, %d failed\n",
+              kiln_test::kernelIsa(), v.passed, v.failed);
+  return v.failed == 0 && v.passed > 1000 && r.failed == 0 && r.passed > 3000 && d.failed == 0 && d.passed > 8000
              ? 0
              : 1;
 }

@@ -42,6 +42,15 @@ TEST(IsaKernels, ConvGemmMatchesReference) {
   runSweep("conv_gemm", kiln_test::checkConvGemm, 1000);
 }
 
+TEST(IsaKernels, ConvWinogradMatchesReference) {
+  runSweep("conv_winograd", kiln_test::checkConvWinograd, 1000);
+}
+
+TEST(IsaKernels, VecMathMatchesReference) {
+  runSweep("vexp, activations, linear, binary, global avg pool",
+           kiln_test::checkVecMath, 1000);
+}
+
 TEST(IsaKernels, DepthwiseMatchesReference) {
   runSweep("depthwise_conv", kiln_test::checkDepthwise, 8000);
 }

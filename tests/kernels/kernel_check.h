@@ -27,6 +27,18 @@ void checkConvGemm(CheckReport &r);
 /// conv_transpose_gemm the same way (output padding, every tile height).
 void checkConvTransposeGemm(CheckReport &r);
 
+/// conv_winograd (m = 2 and 4, every block height) against the reference
+/// convolution: 3x3 stride-1 2-D geometries, padding 0 to 2, sizes not a
+/// multiple of the tile, k chunks, blocks of 32 to 96 tiles, bias,
+/// residual, every activation, NaN through ReLU.
+void checkConvWinograd(CheckReport &r);
+
+/// The vector math and the Vec kernels outside the convolutions: vexp()
+/// against std::exp over the whole float range (inf, NaN, subnormals), the
+/// vectorised activations against the scalar activate(), linear, the
+/// broadcast binary and global average pooling against double loops.
+void checkVecMath(CheckReport &r);
+
 /// depthwise_conv against the reference convolution: the sweep of
 /// tests/unit/depthwise_check.h (kernel sizes, strides, padding, dilation,
 /// row widths around the vector width, bias, residual, every activation,

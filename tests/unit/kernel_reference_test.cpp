@@ -7,6 +7,7 @@
 #include "ir/interpreter.h"
 #include "ir/op_def.h"
 #include "ir/op_registry.h"
+#include "kernel_params.h"
 #include "kiln/runtime.h"
 
 #include <gtest/gtest.h>
@@ -19,47 +20,6 @@
 
 namespace kiln {
 namespace {
-
-/// The kernel parameter tree as the 4-byte words of the runtime struct.
-void flatten(const KernelParam &p, std::vector<uint32_t> &out) {
-  switch (p.kind) {
-  case KernelParam::Kind::Int:
-    out.push_back(uint32_t(int32_t(p.i)));
-    break;
-  case KernelParam::Kind::Float: {
-    float f = float(p.f);
-    uint32_t u;
-    std::memcpy(&u, &f, 4);
-    out.push_back(u);
-    break;
-  }
-  case KernelParam::Kind::Ints:
-    for (int64_t v : p.ints)
-      out.push_back(uint32_t(int32_t(v)));
-    break;
-  case KernelParam::Kind::Struct:
-    for (const auto &f : p.fields)
-      flatten(f, out);
-    break;
-  }
-}
-
-template <typename P> P paramsOf(const KernelCall &kc) {
-  std::vector<uint32_t> words;
-  flatten(kc.params, words);
-  EXPECT_EQ(words.size() * 4, sizeof(P)) << kc.paramsType << " layout";
-  P p;
-  std::memcpy(&p, words.data(), sizeof(P));
-  return p;
-}
-
-std::shared_ptr<std::vector<float>> randomData(int64_t n, std::mt19937 &rng) {
-  std::uniform_real_distribution<float> d(-1, 1);
-  auto v = std::make_shared<std::vector<float>>(size_t(n));
-  for (float &x : *v)
-    x = d(rng);
-  return v;
-}
 
 /// Runs the runtime kernel of `op` on the same data the interpreter used.
 std::vector<float> runKernel(const Op &op,

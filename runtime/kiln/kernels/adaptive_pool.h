@@ -2,6 +2,7 @@
 // start = floor(i * in / out), end = ceil((i + 1) * in / out)).
 #pragma once
 
+#include "../ukernels/isa.h"
 #include "common.h"
 
 #include <stdint.h>
@@ -63,11 +64,44 @@ inline void adaptive_pool(const AdaptivePoolParams &p, int is_max,
   }
 }
 
-/// Entry points with the kernel-call signature.
+inline namespace KILN_UK_NS {
+
+/// The sum of x[0, n), in 4 vectors of partial sums over the ISA's Vec
+/// (independent adds, not one serial chain), then in order.
+inline float plane_sum(const float *x, index_t n) {
+  typedef uk::Vec VT;
+  constexpr int L = VT::kLanes;
+  VT::V a0 = VT::zero(), a1 = VT::zero(), a2 = VT::zero(), a3 = VT::zero();
+  index_t i = 0;
+  for (; i + 4 * L <= n; i += 4 * L) {
+    a0 = VT::add(a0, VT::load(x + i));
+    a1 = VT::add(a1, VT::load(x + i + L));
+    a2 = VT::add(a2, VT::load(x + i + 2 * L));
+    a3 = VT::add(a3, VT::load(x + i + 3 * L));
+  }
+  for (; i + L <= n; i += L)
+    a0 = VT::add(a0, VT::load(x + i));
+  float s = VT::reduce_add(VT::add(VT::add(a0, a1), VT::add(a2, a3)));
+  for (; i < n; ++i)
+    s += x[i];
+  return s;
+}
+
+/// Entry points with the kernel-call signature; a global average (output
+/// 1x1x1, squeeze-and-excitation's) sums each plane with plane_sum().
 inline void adaptive_avg_pool(const AdaptivePoolParams &p, const float *x,
                               float *y) {
+  if (p.out[0] == 1 && p.out[1] == 1 && p.out[2] == 1) {
+    const index_t n = index_t(p.in[0]) * p.in[1] * p.in[2];
+    for (int c = 0; c < p.planes; ++c)
+      y[c] = plane_sum(x + c * n, n) / float(n);
+    return;
+  }
   adaptive_pool(p, 0, x, y, nullptr);
 }
+
+} // namespace KILN_UK_NS
+
 inline void adaptive_max_pool(const AdaptivePoolParams &p, const float *x,
                               float *y, int32_t *indices) {
   adaptive_pool(p, 1, x, y, indices);

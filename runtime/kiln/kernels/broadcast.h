@@ -35,9 +35,35 @@ inline float binary_apply(const BinaryParams &p, float a, float b) {
   }
 }
 
-/// y = a OP b with broadcasting.
-inline void binary(const BinaryParams &p, const float *a, const float *b,
-                   float *y) {
+/// One output row of `n` elements: a and b each stepped by 1 or 0 (a
+/// broadcast scalar), any other step by `sa` / `sb`; the operation is a
+/// template argument so that each loop is a plain one the compiler
+/// vectorises.
+template <int OP>
+inline void binary_row(float alpha, const float *a, const float *b, float *y,
+                       int n, int sa, int sb) {
+  const BinaryParams q = {OP, alpha, {}, {}, {}};
+  if (sa == 1 && sb == 1) {
+    for (int i = 0; i < n; ++i)
+      y[i] = binary_apply(q, a[i], b[i]);
+  } else if (sa == 1 && sb == 0) {
+    const float bs = b[0];
+    for (int i = 0; i < n; ++i)
+      y[i] = binary_apply(q, a[i], bs);
+  } else if (sa == 0 && sb == 1) {
+    const float as = a[0];
+    for (int i = 0; i < n; ++i)
+      y[i] = binary_apply(q, as, b[i]);
+  } else {
+    for (int i = 0; i < n; ++i)
+      y[i] = binary_apply(q, a[index_t(i) * sa], b[index_t(i) * sb]);
+  }
+}
+
+/// binary() for one operation.
+template <int OP>
+inline void binary_as(const BinaryParams &p, const float *a, const float *b,
+                      float *y) {
   index_t i = 0;
   for (int d0 = 0; d0 < p.out[0]; ++d0)
     for (int d1 = 0; d1 < p.out[1]; ++d1)
@@ -50,18 +76,26 @@ inline void binary(const BinaryParams &p, const float *a, const float *b,
             const index_t ob = index_t(d0) * p.sb[0] + index_t(d1) * p.sb[1] +
                                index_t(d2) * p.sb[2] + index_t(d3) * p.sb[3] +
                                index_t(d4) * p.sb[4];
-            const float *ar = a + oa;
-            const float *br = b + ob;
-            if (p.sa[5] == 1 && p.sb[5] == 1) {
-              for (int d5 = 0; d5 < p.out[5]; ++d5)
-                y[i + d5] = binary_apply(p, ar[d5], br[d5]);
-            } else {
-              for (int d5 = 0; d5 < p.out[5]; ++d5)
-                y[i + d5] = binary_apply(p, ar[index_t(d5) * p.sa[5]],
-                                         br[index_t(d5) * p.sb[5]]);
-            }
+            binary_row<OP>(p.alpha, a + oa, b + ob, y + i, p.out[5], p.sa[5],
+                           p.sb[5]);
             i += p.out[5];
           }
+}
+
+/// y = a OP b with broadcasting (the compiler lays the dims out so that
+/// the last is the longest run both operands step through by 1 or 0).
+inline void binary(const BinaryParams &p, const float *a, const float *b,
+                   float *y) {
+  switch (p.op) {
+  case BIN_ADD:
+    return binary_as<BIN_ADD>(p, a, b, y);
+  case BIN_SUB:
+    return binary_as<BIN_SUB>(p, a, b, y);
+  case BIN_MUL:
+    return binary_as<BIN_MUL>(p, a, b, y);
+  default:
+    return binary_as<BIN_DIV>(p, a, b, y);
+  }
 }
 
 /// Sum or mean over the dims flagged in `reduced` (input dims in six slots).

@@ -139,6 +139,148 @@ inline float activate(const Epilogue &e, float v) {
   }
 }
 
+} // namespace kiln_rt
+
+// The vectorised activations need the ISA's Vec (ukernels/isa.h), whose
+// portable form includes this header for f32x4 and relu() above: included
+// here, after them. When isa.h comes first (the portable Vec then includes
+// this header before defining Vec), Vec is only declared here; the
+// templates below need it complete only where they are instantiated.
+#include "../ukernels/isa.h"
+
+namespace kiln_rt {
+namespace uk {
+inline namespace KILN_UK_NS {
+struct Vec;
+} // namespace KILN_UK_NS
+} // namespace uk
+
+/// e^x lane-wise, to about 1 ulp (Cephes' expf: x = n ln2 + r, |r| <=
+/// ln2 / 2, e^r by a degree-7 polynomial, times 2^n): +inf above 88.72, 0
+/// below -103.97 (subnormal results between), NaN kept. Plain IEEE
+/// arithmetic, no libm (the scalar Vec is the Cortex-M path).
+template <class VT> inline typename VT::V vexp(typename VT::V x) {
+  typedef typename VT::V V;
+  // Clamped where e^x is already inf or 0 (min / max keep a NaN x).
+  x = VT::max(VT::splat(-104.0f), VT::min(VT::splat(89.0f), x));
+  // n = round(x / ln2), by the 1.5 * 2^23 shifter (|x / ln2| < 2^22).
+  const V shifter = VT::splat(12582912.0f);
+  const V n = VT::sub(
+      VT::add(VT::mul(x, VT::splat(1.44269504088896341f)), shifter), shifter);
+  // r = x - n ln2 in two steps (Cody-Waite; n * 0.693359375 is exact).
+  V r = VT::sub(x, VT::mul(n, VT::splat(0.693359375f)));
+  r = VT::sub(r, VT::mul(n, VT::splat(-2.12194440e-4f)));
+  V q = VT::splat(1.9875691500e-4f);
+  q = VT::fma(q, r, VT::splat(1.3981999507e-3f));
+  q = VT::fma(q, r, VT::splat(8.3334519073e-3f));
+  q = VT::fma(q, r, VT::splat(4.1665795894e-2f));
+  q = VT::fma(q, r, VT::splat(1.6666665459e-1f));
+  q = VT::fma(q, r, VT::splat(5.0000001201e-1f));
+  const V e = VT::add(VT::fma(VT::mul(q, r), r, r), VT::splat(1.0f));
+  // A NaN x has made n NaN: 2^128 then (the result stays NaN).
+  return VT::ldexp(e, VT::min(n, VT::splat(128.0f)));
+}
+
+/// 1 / (1 + e^-x) lane-wise (as activate()'s ACT_SIGMOID, with vexp).
+template <class VT> inline typename VT::V vsigmoid(typename VT::V x) {
+  const typename VT::V one = VT::splat(1.0f);
+  return VT::div(one, VT::add(one, vexp<VT>(VT::sub(VT::zero(), x))));
+}
+
+/// x / (1 + e^-x) lane-wise (as activate()'s ACT_SILU, with vexp).
+template <class VT> inline typename VT::V vsilu(typename VT::V x) {
+  const typename VT::V one = VT::splat(1.0f);
+  return VT::div(x, VT::add(one, vexp<VT>(VT::sub(VT::zero(), x))));
+}
+
+/// min(max(v + 3, 0), 6) lane-wise, NaN kept.
+template <class VT> inline typename VT::V vrelu6_shift3(typename VT::V v) {
+  const typename VT::V r = VT::add(v, VT::splat(3.0f));
+  return VT::min(VT::splat(6.0f), VT::max(VT::zero(), r));
+}
+
+/// The epilogue `e` on one vector, for the activations activate_into()
+/// vectorises (the others are left to activate()).
+template <class VT>
+inline typename VT::V activate_vec(const Epilogue &e, typename VT::V v) {
+  switch (e.act) {
+  case ACT_RELU:
+    return VT::relu(v);
+  case ACT_RELU6:
+    return VT::relu6(v);
+  case ACT_SIGMOID:
+    return vsigmoid<VT>(v);
+  case ACT_SILU:
+    return vsilu<VT>(v);
+  case ACT_HARDSWISH: // v * r / 6, as activate() rounds it
+    return VT::div(VT::mul(v, vrelu6_shift3<VT>(v)), VT::splat(6.0f));
+  case ACT_HARDSIGMOID:
+    return VT::div(vrelu6_shift3<VT>(v), VT::splat(6.0f));
+  default:
+    return v;
+  }
+}
+
+/// y[i] = activate_vec(x[i]) for i in [0, n) (x == y allowed), a tail
+/// shorter than a vector through a stack copy (so every element gets the
+/// same arithmetic).
+template <class VT, int ACT>
+inline void activate_as(const Epilogue &e, const float *x, float *y,
+                        index_t n) {
+  constexpr int L = VT::kLanes;
+  const Epilogue k = {ACT, e.a, e.b}; // a constant case for the switch
+  index_t i = 0;
+  for (; i + L <= n; i += L)
+    VT::store(y + i, activate_vec<VT>(k, VT::load(x + i)));
+  if (i < n) {
+    float t[L];
+    const int rest = int(n - i);
+    for (int j = 0; j < L; ++j)
+      t[j] = j < rest ? x[i + j] : 0.0f;
+    VT::store(t, activate_vec<VT>(k, VT::load(t)));
+    for (int j = 0; j < rest; ++j)
+      y[i + j] = t[j];
+  }
+}
+
+/// y[i] = activation(x[i]) for i in [0, n); x and y may be the same
+/// buffer: vectorised over the ISA's Vec for ReLU, ReLU6, Sigmoid, SiLU,
+/// Hardswish and Hardsigmoid (the exponentials by vexp()), activate() for
+/// the others.
+template <class VT = uk::Vec>
+inline void activate_into(const Epilogue &e, const float *x, float *y,
+                          index_t n) {
+  switch (e.act) {
+  case ACT_NONE:
+    if (x != y)
+      for (index_t i = 0; i < n; ++i)
+        y[i] = x[i];
+    return;
+  case ACT_RELU:
+    return activate_as<VT, ACT_RELU>(e, x, y, n);
+  case ACT_RELU6:
+    return activate_as<VT, ACT_RELU6>(e, x, y, n);
+  case ACT_SIGMOID:
+    return activate_as<VT, ACT_SIGMOID>(e, x, y, n);
+  case ACT_SILU:
+    return activate_as<VT, ACT_SILU>(e, x, y, n);
+  case ACT_HARDSWISH:
+    return activate_as<VT, ACT_HARDSWISH>(e, x, y, n);
+  case ACT_HARDSIGMOID:
+    return activate_as<VT, ACT_HARDSIGMOID>(e, x, y, n);
+  default:
+    for (index_t i = 0; i < n; ++i)
+      y[i] = activate(e, x[i]);
+  }
+}
+
+/// Applies the epilogue `e` to `n` contiguous values in place (as
+/// activate_into()).
+template <class VT = uk::Vec>
+inline void activate_span(const Epilogue &e, float *y, index_t n) {
+  activate_into<VT>(e, y, y, n);
+}
+
 /// Writes y[i] = activation(acc[i] (+ residual[i])) for `n` values: the
 /// store of a fused epilogue, with the activation chosen once per call so
 /// that each case is a simple loop. Called with a constant `n` (a full
@@ -172,23 +314,7 @@ inline void store_epilogue(const Epilogue &e, const float *acc,
       y[i] = in[i] >= 0.0f ? in[i] : in[i] * e.a;
     return;
   default:
-    for (int i = 0; i < n; ++i)
-      y[i] = activate(e, in[i]);
-  }
-}
-
-/// Applies the epilogue `e` to `n` contiguous values in place.
-inline void activate_span(const Epilogue &e, float *y, index_t n) {
-  switch (e.act) {
-  case ACT_NONE:
-    return;
-  case ACT_RELU:
-    for (index_t i = 0; i < n; ++i)
-      y[i] = relu(y[i]);
-    return;
-  default:
-    for (index_t i = 0; i < n; ++i)
-      y[i] = activate(e, y[i]);
+    activate_into(e, in, y, n);
   }
 }
 

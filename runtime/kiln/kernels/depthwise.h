@@ -473,9 +473,8 @@ inline void activate_rest(const Epilogue &e, float *y, index_t n) {
       y[i] = (r < 0.0f ? 0.0f : (r > 6.0f ? 6.0f : r)) / 6.0f;
     }
     return;
-  default:
-    for (index_t i = 0; i < n; ++i)
-      y[i] = activate(e, y[i]);
+  default: // Sigmoid, SiLU, ... vectorised where activate_span() is
+    activate_span(e, y, n);
   }
 }
 

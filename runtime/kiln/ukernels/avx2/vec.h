@@ -30,6 +30,34 @@ struct Vec {
   /// a * b + c, rounded once.
   static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
   static V add(V a, V b) { return _mm256_add_ps(a, b); }
+  static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
+  static V sub(V a, V b) { return _mm256_sub_ps(a, b); }
+  static V div(V a, V b) { return _mm256_div_ps(a, b); }
+  /// a > b ? a : b, lane-wise: b when either is NaN (vmaxps).
+  static V max(V a, V b) { return _mm256_max_ps(a, b); }
+  /// a < b ? a : b, lane-wise: b when either is NaN (vminps).
+  static V min(V a, V b) { return _mm256_min_ps(a, b); }
+  /// p * 2^n for integral n in [-252, 254], rounded once: two exact
+  /// power-of-two factors built in the exponent field (the second product
+  /// rounds, to inf or a subnormal as the true value does).
+  static V ldexp(V p, V n) {
+    const __m256i ni = _mm256_cvtps_epi32(n);
+    const __m256i h = _mm256_srai_epi32(ni, 1);
+    const __m256i bias = _mm256_set1_epi32(127);
+    const __m256 s1 =
+        _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(h, bias), 23));
+    const __m256 s2 = _mm256_castsi256_ps(
+        _mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(ni, h), bias), 23));
+    return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+  }
+  /// The sum of the lanes, as a tree of pairwise adds (halves first).
+  static float reduce_add(V v) {
+    __m128 q =
+        _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    q = _mm_add_ps(q, _mm_movehl_ps(q, q));
+    q = _mm_add_ss(q, _mm_movehdup_ps(q));
+    return _mm_cvtss_f32(q);
+  }
   /// max(0, v), NaN kept (vmaxps returns its second operand on NaN).
   static V relu(V v) { return _mm256_max_ps(zero(), v); }
   /// min(6, max(0, v)), NaN kept.

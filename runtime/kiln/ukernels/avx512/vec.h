@@ -30,6 +30,30 @@ struct Vec {
   /// a * b + c, rounded once.
   static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   static V add(V a, V b) { return _mm512_add_ps(a, b); }
+  static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
+  static V sub(V a, V b) { return _mm512_sub_ps(a, b); }
+  static V div(V a, V b) { return _mm512_div_ps(a, b); }
+  /// a > b ? a : b, lane-wise: b when either is NaN (vmaxps).
+  static V max(V a, V b) { return _mm512_maskz_max_ps(0xffff, a, b); }
+  /// a < b ? a : b, lane-wise: b when either is NaN (vminps).
+  static V min(V a, V b) { return _mm512_maskz_min_ps(0xffff, a, b); }
+  /// p * 2^n for integral n, rounded once (overflow to inf, gradual
+  /// underflow): vscalefps.
+  static V ldexp(V p, V n) { return _mm512_maskz_scalef_ps(0xffff, p, n); }
+  /// The sum of the lanes, as a tree of pairwise adds (halves first).
+  static float reduce_add(V v) {
+    // The zero-masking extracts: GCC 12's _mm512_castps512_ps256 and
+    // _mm512_extractf64x4_pd trip -Wmaybe-uninitialized, as max above.
+    const __m512d d = _mm512_castps_pd(v);
+    const __m256 h = _mm256_add_ps(
+        _mm256_castpd_ps(_mm512_maskz_extractf64x4_pd(0xf, d, 0)),
+        _mm256_castpd_ps(_mm512_maskz_extractf64x4_pd(0xf, d, 1)));
+    __m128 q =
+        _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    q = _mm_add_ps(q, _mm_movehl_ps(q, q));
+    q = _mm_add_ss(q, _mm_movehdup_ps(q));
+    return _mm_cvtss_f32(q);
+  }
   /// max(0, v), NaN kept (vmaxps returns its second operand on NaN). The
   /// zero-masking forms: GCC 12's _mm512_max_ps / _mm512_min_ps trip
   /// -Wmaybe-uninitialized (their _mm512_undefined_ps) under -Werror.

@@ -33,6 +33,23 @@ struct Vec {
   static void store(float *p, V v) { __builtin_memcpy(p, &v, sizeof v); }
   static V fma(V a, V b, V c) { return a * b + c; }
   static V add(V a, V b) { return a + b; }
+  static V mul(V a, V b) { return a * b; }
+  static V sub(V a, V b) { return a - b; }
+  static V div(V a, V b) { return a / b; }
+  /// a > b ? a : b, lane-wise: b when either is NaN (as x86's maxps).
+  static V max(V a, V b) { return a > b ? a : b; }
+  /// a < b ? a : b, lane-wise: b when either is NaN.
+  static V min(V a, V b) { return a < b ? a : b; }
+  /// p * 2^n for integral n in [-252, 254], rounded once: two exact
+  /// power-of-two factors built in the exponent field (the second product
+  /// rounds, to inf or a subnormal as the true value does).
+  static V ldexp(V p, V n) {
+    const Vi ni = __builtin_convertvector(n, Vi);
+    const Vi h = ni >> 1;
+    return p * (V)((h + 127) << 23) * (V)((ni - h + 127) << 23);
+  }
+  /// The sum of the lanes, as a tree of pairwise adds (halves first).
+  static float reduce_add(V v) { return (v[0] + v[2]) + (v[1] + v[3]); }
   /// relu() lane-wise: negative lanes cleared by their sign bit, NaN kept.
   static V relu(V v) {
     Vi b = (Vi)v;
@@ -66,6 +83,27 @@ struct Vec {
   static void store(float *p, V v) { *p = v; }
   static V fma(V a, V b, V c) { return a * b + c; }
   static V add(V a, V b) { return a + b; }
+  static V mul(V a, V b) { return a * b; }
+  static V sub(V a, V b) { return a - b; }
+  static V div(V a, V b) { return a / b; }
+  /// a > b ? a : b: b when either is NaN (as x86's maxss).
+  static V max(V a, V b) { return a > b ? a : b; }
+  /// a < b ? a : b: b when either is NaN.
+  static V min(V a, V b) { return a < b ? a : b; }
+  /// p * 2^n for integral n in [-252, 254], rounded once: two exact
+  /// power-of-two factors built in the exponent field (the second product
+  /// rounds, to inf or a subnormal as the true value does).
+  static V ldexp(V p, V n) {
+    const int ni = int(n), h = ni >> 1;
+    const unsigned int b1 = unsigned(h + 127) << 23, b2 = unsigned(ni - h + 127)
+                                                          << 23;
+    float s1, s2;
+    __builtin_memcpy(&s1, &b1, 4);
+    __builtin_memcpy(&s2, &b2, 4);
+    return p * s1 * s2;
+  }
+  /// The one lane.
+  static float reduce_add(V v) { return v; }
   static V relu(V v) { return kiln_rt::relu(v); }
   static V relu6(V v) { return v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v); }
 };
