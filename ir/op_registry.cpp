@@ -8,15 +8,15 @@
 
 namespace kiln {
 namespace ops {
-extern const OpDef kConvOp, kConvGemmOp, kConvWinogradOp, kConvTransposeGemmOp, kConvTransposeOp,
-    kMaxPoolOp, kAvgPoolOp, kLinearOp, kReluOp, kRelu6Op, kSigmoidOp, kTanhOp,
-    kLeakyReluOp, kHardtanhOp, kEluOp, kPreluOp, kBatchNormOp, kReshapeOp,
-    kPadOp, kMaxPoolIndicesOp, kMaxUnpoolOp, kAdaptiveAvgPoolOp,
-    kAdaptiveMaxPoolOp, kAdaptiveMaxPoolIndicesOp, kSoftmaxOp, kLogSoftmaxOp,
-    kLocalResponseNormOp, kBatchNormBatchStatsOp, kAddOp, kSubOp, kMulOp,
-    kDivOp, kSumOp, kMeanOp, kCatOp, kIdentityOp, kIndicesToFloatOp, kSiluOp,
-    kHardswishOp, kHardsigmoidOp, kGeluOp, kGeluTanhOp, kSoftplusOp,
-    kTransposeOp, kSliceOp, kMatmulOp;
+extern const OpDef kConvOp, kConvGemmOp, kConvWinogradOp, kConvTransposeGemmOp,
+    kConvTransposeOp, kMaxPoolOp, kAvgPoolOp, kLinearOp, kReluOp, kRelu6Op,
+    kSigmoidOp, kTanhOp, kLeakyReluOp, kHardtanhOp, kEluOp, kPreluOp,
+    kBatchNormOp, kReshapeOp, kPadOp, kMaxPoolIndicesOp, kMaxUnpoolOp,
+    kAdaptiveAvgPoolOp, kAdaptiveMaxPoolOp, kAdaptiveMaxPoolIndicesOp,
+    kSoftmaxOp, kLogSoftmaxOp, kLocalResponseNormOp, kBatchNormBatchStatsOp,
+    kAddOp, kSubOp, kMulOp, kDivOp, kSumOp, kMeanOp, kCatOp, kIdentityOp,
+    kIndicesToFloatOp, kSiluOp, kHardswishOp, kHardsigmoidOp, kGeluOp,
+    kGeluTanhOp, kSoftplusOp, kTransposeOp, kSliceOp, kMatmulOp;
 extern const OpDef kLayerNormOp, kGroupNormOp, kUpsampleNearestOp,
     kUpsampleBilinearOp;
 } // namespace ops

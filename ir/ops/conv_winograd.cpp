@@ -143,28 +143,6 @@ int64_t macsConvWinograd(const Op &op) {
   return numElements(op.result()->shape) * kernel[1] * 9;
 }
 
-/// The transformed, packed filters of conv `op` for tile M and block mr.
-template <int M>
-std::shared_ptr<std::vector<float>> transformFilters(const Op &op, int mr) {
-  constexpr int A = M + 2;
-  const Shape &w = op.operand(1)->shape;
-  int cout = int(w[0]), cin = int(w[1]);
-  const std::vector<float> &src = *op.operand(1)->data;
-  auto packed = std::make_shared<std::vector<float>>(
-      size_t(kiln_rt::packed_weight_size(A * A, cout, cin, mr)), 0.0f);
-  double g[9], u[A * A];
-  for (int oc = 0; oc < cout; ++oc)
-    for (int c = 0; c < cin; ++c) {
-      for (int i = 0; i < 9; ++i)
-        g[i] = src[size_t((int64_t(oc) * cin + c) * 9 + i)];
-      kiln_rt::winograd_filter<M>(g, u);
-      for (int xi = 0; xi < A * A; ++xi)
-        (*packed)[size_t(kiln_rt::packed_weight_offset(cout, cin, mr, xi, oc,
-                                                       c))] = float(u[xi]);
-    }
-  return packed;
-}
-
 } // namespace
 
 int chooseWinogradTile(const Op &op, const TileTarget &t) {
@@ -198,7 +176,7 @@ int chooseWinogradTile(const Op &op, const TileTarget &t) {
     // Transformed filters past a few MiB make the GEMMs bandwidth-bound.
     if (a2 * cin * cout * 4 > (int64_t(6) << 20))
       continue;
-    int64_t th = (oh + m - 1) / m, tw = (ow + m - 1) / m, tiles = th * tw;
+    int64_t tw = (ow + m - 1) / m, tiles = kiln_rt::winograd_tiles(m, oh, ow);
     double util = double(tw) / double(roundUp(tw, lanes));
     double gemm = 0.8 * double(roundUp(tiles, cols)) * a2 * cin * cout;
     double transforms =
@@ -217,7 +195,7 @@ Op *packWinograd(Graph &g, Op &op, const TileTarget &t, int m) {
   int cout = int(w[0]), cin = int(w[1]);
   int mr = chooseBlockHeight(cout, t);
   const Shape &y = op.result()->shape;
-  int64_t tiles = ((y[2] + m - 1) / m) * ((y[3] + m - 1) / m);
+  int64_t tiles = kiln_rt::winograd_tiles(m, y[2], y[3]);
   // Tiles a block: V and M of a block (A^2 x (cin + cout) x nt floats) in
   // about half a megabyte, so that they stay in L2 between the transforms
   // and the GEMMs; at least 32, at most all tiles.
@@ -225,8 +203,13 @@ Op *packWinograd(Graph &g, Op &op, const TileTarget &t, int m) {
   int64_t perTile = a2 * (cin + cout) * 4;
   int64_t nt = std::max<int64_t>(32, (int64_t(512) << 10) / perTile / 32 * 32);
   nt = std::min<int64_t>(nt, (tiles + 31) / 32 * 32);
-  auto packed =
-      m == 4 ? transformFilters<4>(op, mr) : transformFilters<2>(op, mr);
+  auto packed = std::make_shared<std::vector<float>>(
+      size_t(kiln_rt::winograd_packed_size(m, cout, cin, mr)), 0.0f);
+  const float *src = op.operand(1)->data->data();
+  if (m == 4)
+    kiln_rt::winograd_pack_filters<4>(src, cout, cin, mr, packed->data());
+  else
+    kiln_rt::winograd_pack_filters<2>(src, cout, cin, mr, packed->data());
   Value *pw = g.addWeight(op.operand(1)->name + ".winograd",
                           packedShape(w, m, mr), packed);
   return replaceWithPacked(g, op, "conv_winograd", pw,

@@ -11,7 +11,8 @@ int main() {
   kiln_test::checkConvTransposeGemm(r);
   kiln_test::checkConvWinograd(r);
   std::printf("%s", r.failures.c_str());
-  std::printf("[ %s ] conv_gemm, conv_transpose_gemm, conv_winograd: %d passed, %d failed\n",
+  std::printf("[ %s ] conv_gemm, conv_transpose_gemm, conv_winograd: %d "
+              "passed, %d failed\n",
               kiln_test::kernelIsa(), r.passed, r.failed);
   kiln_test::CheckReport d;
   kiln_test::checkDepthwise(d);
@@ -23,7 +24,8 @@ int main() {
   std::printf("%s", v.failures.c_str());
   std::printf("[ %s ] vector math: %d passed, %d failed\n",
               kiln_test::kernelIsa(), v.passed, v.failed);
-  return v.failed == 0 && v.passed > 1000 && r.failed == 0 && r.passed > 3000 && d.failed == 0 && d.passed > 8000
+  return v.failed == 0 && v.passed > 1000 && r.failed == 0 && r.passed > 3000 &&
+                 d.failed == 0 && d.passed > 8000
              ? 0
              : 1;
 }

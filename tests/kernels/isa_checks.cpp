@@ -189,8 +189,9 @@ void compare(const Case &c, const std::vector<float> &y,
             1.6 +
         1e-6 * std::fabs(double(want)) + 1e-30;
     bool ok = std::isnan(want) ? std::isnan(y[i])
-              : std::isnan(y[i]) && spread ? spread(c, i, m)
-                                           : std::fabs(double(y[i]) - want) <= tol;
+              : std::isnan(y[i]) && spread
+                  ? spread(c, i, m)
+                  : std::fabs(double(y[i]) - want) <= tol;
     if (!ok && bad++ == 0)
       first = "element " + std::to_string(i) + ": got " + std::to_string(y[i]) +
               ", want " + std::to_string(want) + " (tolerance " +
@@ -296,8 +297,7 @@ bool winogradNanSpread(const Case &c, size_t i, int m) {
   const int64_t ow = o % g.out[2], oh = o / g.out[2] % g.out[1],
                 on = o / (g.out[2] * g.out[1] * g.cout);
   const int64_t h0 = oh / m * m - g.p[1], w0 = ow / m * m - g.p[2];
-  return on == in && ih >= h0 && ih < h0 + m + 2 && iw >= w0 &&
-         iw < w0 + m + 2;
+  return on == in && ih >= h0 && ih < h0 + m + 2 && iw >= w0 && iw < w0 + m + 2;
 }
 
 void convWinogradCase(Rng &rng, int index, CheckReport &rep) {
@@ -317,28 +317,19 @@ void convWinogradCase(Rng &rng, int index, CheckReport &rep) {
   p.nt = 32 * rng.range(1, 3);
   for (int m : {2, 4}) {
     p.m = m;
-    const int a = m + 2;
     std::vector<float> scratch(size_t(kiln_rt::conv_winograd_scratch_floats(
         m, p.cin, p.cout, p.nt, p.out[1])));
     for (int mr : kiln_rt::kBlockHeights) {
       p.mr = mr;
       // Transformed and packed as the pack-weights pass does.
       std::vector<float> packed(
-          size_t(kiln_rt::packed_weight_size(a * a, p.cout, p.cin, mr)), 0.0f);
-      for (int oc = 0; oc < p.cout; ++oc)
-        for (int ic = 0; ic < p.cin; ++ic) {
-          double f[9], u[36];
-          for (int i = 0; i < 9; ++i)
-            f[i] = c.w[size_t((oc * p.cin + ic) * 9 + i)];
-          if (m == 4)
-            kiln_rt::winograd_filter<4>(f, u);
-          else
-            kiln_rt::winograd_filter<2>(f, u);
-          for (int xi = 0; xi < a * a; ++xi)
-            packed[size_t(kiln_rt::packed_weight_offset(p.cout, p.cin, mr, xi,
-                                                        oc, ic))] =
-                float(u[xi]);
-        }
+          size_t(kiln_rt::winograd_packed_size(m, p.cout, p.cin, mr)), 0.0f);
+      if (m == 4)
+        kiln_rt::winograd_pack_filters<4>(c.w.data(), p.cout, p.cin, mr,
+                                          packed.data());
+      else
+        kiln_rt::winograd_pack_filters<2>(c.w.data(), p.cout, p.cin, mr,
+                                          packed.data());
       std::vector<float> y(c.ref.size(), 12345.0f);
       KILN_RUN_MR(conv_winograd, mr, p, c.x.data(), packed.data(), c.bias(),
                   c.residual(), y.data(), scratch.data());

@@ -71,8 +71,7 @@ namespace winograd_detail {
 typedef uk::Vec::V V;
 
 inline V add(V a, V b) { return uk::Vec::add(a, b); }
-/// a - b, exactly (an FMA by -1).
-inline V sub(V a, V b) { return uk::Vec::fma(uk::Vec::splat(-1.0f), b, a); }
+inline V sub(V a, V b) { return uk::Vec::sub(a, b); }
 /// c * a + b.
 inline V fma(float c, V a, V b) {
   return uk::Vec::fma(uk::Vec::splat(c), a, b);

@@ -13,39 +13,36 @@
 #pragma once
 
 #include "common.h"
+#include "packing.h"
 
 namespace kiln_rt {
 
-/// The Winograd transforms of F(M x M, 3 x 3), M in {2, 4}.
+/// The filter transform G (A x 3) of F(M x M, 3 x 3), M in {2, 4}. The
+/// input transform BT and output transform AT are applied at run time,
+/// written out with their common terms in conv_winograd.h
+/// (winograd_detail::Transform1d); they are, for M = 2,
+///   BT = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],
+///   AT = [1 1 1 0; 0 1 -1 -1],
+/// and for M = 4
+///   BT = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0;
+///         0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1],
+///   AT = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1].
 template <int M> struct WinogradF;
 
 template <> struct WinogradF<2> {
   static constexpr int kA = 4;
-  /// Input transform BT (A x A).
-  static constexpr float kBT[4][4] = {
-      {1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
-  /// Filter transform G (A x 3).
   static constexpr double kG[4][3] = {
       {1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
-  /// Output transform AT (M x A).
-  static constexpr float kAT[2][4] = {{1, 1, 1, 0}, {0, 1, -1, -1}};
 };
 
 template <> struct WinogradF<4> {
   static constexpr int kA = 6;
-  static constexpr float kBT[6][6] = {
-      {4, 0, -5, 0, 1, 0},  {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0},
-      {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1}};
   static constexpr double kG[6][3] = {{1.0 / 4, 0, 0},
                                       {-1.0 / 6, -1.0 / 6, -1.0 / 6},
                                       {-1.0 / 6, 1.0 / 6, -1.0 / 6},
                                       {1.0 / 24, 1.0 / 12, 1.0 / 6},
                                       {1.0 / 24, -1.0 / 12, 1.0 / 6},
                                       {0, 0, 1}};
-  static constexpr float kAT[4][6] = {{1, 1, 1, 1, 1, 0},
-                                      {0, 1, -1, 2, -2, 0},
-                                      {0, 1, 1, 4, 4, 0},
-                                      {0, 1, -1, 8, -8, 1}};
 };
 
 /// Whether m is an output tile Kiln has transforms for.
@@ -53,6 +50,11 @@ constexpr bool is_winograd_tile(int m) { return m == 2 || m == 4; }
 
 /// Tile side of the transformed domain for output tile m.
 constexpr int winograd_alpha(int m) { return m + 2; }
+
+/// Output tiles of side m covering an oh x ow output.
+constexpr index_t winograd_tiles(int m, index_t oh, index_t ow) {
+  return ((oh + m - 1) / m) * ((ow + m - 1) / m);
+}
 
 /// U = G g GT (A x A, row-major) of one 3x3 filter g (row-major), in
 /// double: what the compiler packs.
@@ -105,6 +107,31 @@ inline void winograd_filter_inverse(const double u[], double g[9]) {
         for (int b = 0; b < A; ++b)
           s += l[i][a] * u[a * A + b] * l[j][b];
       g[i * 3 + j] = s;
+    }
+}
+
+/// Floats of the packed transformed filters of a [cout, cin, 3, 3] weight.
+inline index_t winograd_packed_size(int m, int cout, int cin, int mr) {
+  const int a = winograd_alpha(m);
+  return packed_weight_size(a * a, cout, cin, mr);
+}
+
+/// Transforms the filters of `w` ([cout, cin, 3, 3], PyTorch's layout) for
+/// tile M and packs them in blocks of mr output channels into `packed`
+/// (winograd_packed_size floats, zero-filled by the caller): what
+/// pack-weights embeds and the kernel checks feed the kernel.
+template <int M>
+inline void winograd_pack_filters(const float *w, int cout, int cin, int mr,
+                                  float *packed) {
+  constexpr int A = M + 2;
+  double g[9], u[A * A];
+  for (int oc = 0; oc < cout; ++oc)
+    for (int c = 0; c < cin; ++c) {
+      for (int i = 0; i < 9; ++i)
+        g[i] = w[(index_t(oc) * cin + c) * 9 + i];
+      winograd_filter<M>(g, u);
+      for (int xi = 0; xi < A * A; ++xi)
+        packed[packed_weight_offset(cout, cin, mr, xi, oc, c)] = float(u[xi]);
     }
 }
 
