@@ -40,75 +40,187 @@ inline namespace KILN_UK_NS {
 namespace conv_gemm_detail {
 
 /// A run of a strip's columns in one output row: columns [j, j + len) are
-/// outputs (od, oh, ow .. ow + len).
+/// outputs (od, oh, ow .. ow + len), which read input from depth d0, row h0
+/// and column w0 on (before the kernel offsets; negative in the padding).
 struct Run {
-  int j, len, od, oh, ow;
+  int j, len, d0, h0, w0;
 };
+
+/// d[0, n) = s[0, n) in whole vectors (the last one overlapping the one
+/// before it).
+inline void copy_span(float *d, const float *s, int n) {
+  constexpr int L = uk::Vec::kLanes;
+  if (n < L) {
+#pragma GCC unroll 1
+    for (int t = 0; t < n; ++t)
+      d[t] = s[t];
+    return;
+  }
+  int t = 0;
+  for (; t + L <= n; t += L)
+    uk::Vec::store(d + t, uk::Vec::load(s + t));
+  if (t < n)
+    uk::Vec::store(d + n - L, uk::Vec::load(s + n - L));
+}
+
+/// d[0, n) = 0, in whole vectors as copy_span.
+inline void zero_span(float *d, int n) {
+  constexpr int L = uk::Vec::kLanes;
+  if (n < L) {
+#pragma GCC unroll 1
+    for (int t = 0; t < n; ++t)
+      d[t] = 0.0f;
+    return;
+  }
+  int t = 0;
+  for (; t + L <= n; t += L)
+    uk::Vec::store(d + t, uk::Vec::zero());
+  if (t < n)
+    uk::Vec::store(d + n - L, uk::Vec::zero());
+}
+
+/// Where one kernel tap column of a run reads: output columns [lo, hi) of
+/// the run read input columns iw0 + t * sw inside the row; the rest is
+/// padding.
+struct Columns {
+  int iw0, lo, hi;
+};
+
+inline Columns run_columns(const ConvGemmParams &p, const Run &run, int kw) {
+  const int sw = p.stride[2], I2 = p.in[2];
+  const int iw0 = run.w0 + kw * p.dil[2];
+  int lo = iw0 >= 0 ? 0 : (sw - 1 - iw0) / sw;
+  int hi = iw0 >= I2 ? 0 : (I2 - iw0 + sw - 1) / sw;
+  lo = lo < run.len ? lo : run.len;
+  hi = hi < run.len ? (hi > lo ? hi : lo) : run.len;
+  return {iw0, lo, hi};
+}
+
+/// The input row (depth id, row ih) of channel plane xc, or null in the
+/// padding.
+inline const float *input_row(const ConvGemmParams &p, const float *xc, int id,
+                              int ih) {
+  return id >= 0 && id < p.in[0] && ih >= 0 && ih < p.in[1]
+             ? xc + (index_t(id) * p.in[1] + ih) * p.in[2]
+             : nullptr;
+}
+
+/// Rows k0 + r0 + n * K2 (n < count) of a strip for one run and kernel
+/// column kw, the first at group G = (channel, kd, kh): masked vector loads
+/// and stores with the masks made once (ISAs with masked lanes, stride 1).
+template <class W>
+inline void pack_tap_masked(const ConvGemmParams &p, const float *xg,
+                            const Run &run, int kw, index_t G, int r0,
+                            int count, float *strip) {
+  constexpr int L = W::kLanes, NR = uk::kNR;
+  const int K0 = p.k[0], K1 = p.k[1], K2 = p.k[2];
+  const index_t in_plane = index_t(p.in[0]) * p.in[1] * p.in[2];
+  const Columns cols = run_columns(p, run, kw);
+  typename W::Mask load[NR / L], store[NR / L];
+  const int nvec = (run.len + L - 1) / L;
+  for (int v = 0; v < nvec; ++v) {
+    load[v] = W::range_mask(cols.lo - v * L, cols.hi - v * L);
+    store[v] = W::range_mask(0, run.len - v * L);
+  }
+  int kh = int(G % K1), kd = int(G / K1 % K0);
+  const float *xc = xg + (G / K1 / K0) * in_plane;
+  float *d = strip + index_t(r0) * NR + run.j;
+  for (int n = 0; n < count; ++n, d += index_t(K2) * NR) {
+    const float *row =
+        input_row(p, xc, run.d0 + kd * p.dil[0], run.h0 + kh * p.dil[1]);
+    if (row) {
+      const float *s = row + cols.iw0;
+      for (int v = 0; v < nvec; ++v)
+        W::store_masked(d + v * L, W::load_masked(s + v * L, load[v]),
+                        store[v]);
+    } else {
+      for (int v = 0; v < nvec; ++v)
+        W::store_masked(d + v * L, W::zero(), store[v]);
+    }
+    if (++kh == K1) {
+      kh = 0;
+      if (++kd == K0) {
+        kd = 0;
+        xc += in_plane;
+      }
+    }
+  }
+}
+
+/// pack_tap_masked for any ISA and stride: zeros, then the columns in
+/// range (contiguous vector copies at stride 1).
+inline void pack_tap(const ConvGemmParams &p, const float *xg, const Run &run,
+                     int kw, index_t G, int r0, int count, float *strip) {
+  constexpr int NR = uk::kNR;
+  const int K0 = p.k[0], K1 = p.k[1], K2 = p.k[2], sw = p.stride[2];
+  const index_t in_plane = index_t(p.in[0]) * p.in[1] * p.in[2];
+  const Columns cols = run_columns(p, run, kw);
+  const bool padded = cols.lo > 0 || cols.hi < run.len;
+  int kh = int(G % K1), kd = int(G / K1 % K0);
+  const float *xc = xg + (G / K1 / K0) * in_plane;
+  float *d = strip + index_t(r0) * NR + run.j;
+  for (int n = 0; n < count; ++n, d += index_t(K2) * NR) {
+    const float *row =
+        input_row(p, xc, run.d0 + kd * p.dil[0], run.h0 + kh * p.dil[1]);
+    if (!row || padded)
+      zero_span(d, run.len);
+    if (row) {
+      const float *s = row + cols.iw0;
+      if (sw == 1)
+        copy_span(d + cols.lo, s + cols.lo, cols.hi - cols.lo);
+      else
+        for (int t = cols.lo; t < cols.hi; ++t)
+          d[t] = s[t * sw];
+    }
+    if (++kh == K1) {
+      kh = 0;
+      if (++kd == K0) {
+        kd = 0;
+        xc += in_plane;
+      }
+    }
+  }
+}
 
 /// Packs rows [k0, k0 + kc) of the im2col matrix of group input `xg`, for
 /// the `nv` output positions from p0, into strip[kk][NR] (NR = uk::kNR; the
-/// columns from nv on are zero).
+/// columns from nv on are zero). Row k is tap (channel, kd, kh, kw) with
+/// kw = k % K2: the loops run over runs of the strip's columns, then kernel
+/// columns kw (whose padding is found once), then the rows of that kw.
 inline void pack_strip(const ConvGemmParams &p, const float *xg, index_t k0,
                        int kc, index_t p0, int nv, float *strip) {
   constexpr int NR = uk::kNR;
   const int O1 = p.out[1], O2 = p.out[2];
-  const int I0 = p.in[0], I1 = p.in[1], I2 = p.in[2];
-  const index_t in_plane = index_t(I0) * I1 * I2;
   Run runs[NR];
   int nruns = 0;
   for (int j = 0; j < nv;) {
     const index_t q = p0 + j;
     const int ow = int(q % O2), oh = int(q / O2 % O1), od = int(q / O2 / O1);
     const int len = O2 - ow < nv - j ? O2 - ow : nv - j;
-    runs[nruns++] = {j, len, od, oh, ow};
+    runs[nruns++] = {j, len, od * p.stride[0] - p.pad[0],
+                     oh * p.stride[1] - p.pad[1], ow * p.stride[2] - p.pad[2]};
     j += len;
   }
-  const int K0 = p.k[0], K1 = p.k[1], K2 = p.k[2];
-  const int sw = p.stride[2];
-  // Decompose k0 into (icg, kd, kh, kw) once, then step.
-  int kw = int(k0 % K2), kh = int(k0 / K2 % K1), kd = int(k0 / K2 / K1 % K0);
-  int icg = int(k0 / (index_t(K2) * K1 * K0));
-  for (int r = 0; r < kc; ++r) {
-    float *dst = strip + index_t(r) * NR;
-    for (int j = nv; j < NR; ++j)
-      dst[j] = 0.0f;
-    const float *xc = xg + index_t(icg) * in_plane;
+  if (nv < NR)
+    for (int r = 0; r < kc; ++r)
+      zero_span(strip + index_t(r) * NR + nv, NR - nv);
+  const int K2 = p.k[2];
+  const index_t end = k0 + kc;
+  for (int kw = 0; kw < K2; ++kw) {
+    // The first row of the chunk at this kw, its group and the row count.
+    const index_t G = k0 <= kw ? 0 : (k0 - kw + K2 - 1) / K2;
+    const index_t k = G * K2 + kw;
+    if (k >= end)
+      continue;
+    const int count = int((end - k + K2 - 1) / K2);
     for (int u = 0; u < nruns; ++u) {
-      const Run &run = runs[u];
-      float *d = dst + run.j;
-      const int id = run.od * p.stride[0] - p.pad[0] + kd * p.dil[0];
-      const int ih = run.oh * p.stride[1] - p.pad[1] + kh * p.dil[1];
-      if (id < 0 || id >= I0 || ih < 0 || ih >= I1) {
-        for (int t = 0; t < run.len; ++t)
-          d[t] = 0.0f;
-        continue;
-      }
-      const float *row = xc + (index_t(id) * I1 + ih) * I2;
-      const int iw0 = run.ow * sw - p.pad[2] + kw * p.dil[2];
-      if (iw0 >= 0 && iw0 + (run.len - 1) * sw < I2) {
-        const float *s = row + iw0;
-        if (sw == 1)
-          for (int t = 0; t < run.len; ++t)
-            d[t] = s[t];
-        else
-          for (int t = 0; t < run.len; ++t)
-            d[t] = s[t * sw];
-      } else {
-        for (int t = 0; t < run.len; ++t) {
-          const int iw = iw0 + t * sw;
-          d[t] = iw >= 0 && iw < I2 ? row[iw] : 0.0f;
+      if constexpr (uk::kMaskedLanes)
+        if (p.stride[2] == 1) {
+          pack_tap_masked<uk::Vec>(p, xg, runs[u], kw, G, int(k - k0), count,
+                                   strip);
+          continue;
         }
-      }
-    }
-    if (++kw == K2) {
-      kw = 0;
-      if (++kh == K1) {
-        kh = 0;
-        if (++kd == K0) {
-          kd = 0;
-          ++icg;
-        }
-      }
+      pack_tap(p, xg, runs[u], kw, G, int(k - k0), count, strip);
     }
   }
 }

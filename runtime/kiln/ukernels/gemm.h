@@ -45,20 +45,43 @@ inline bool applies_activation(int act) {
   return act == ACT_NONE || act == ACT_RELU || act == ACT_RELU6;
 }
 
-/// The first `n` lanes from p (all of them if n >= kLanes), the rest 0.
-inline Vec::V load_lanes(const float *p, int n) {
-  float tmp[Vec::kLanes] = {};
-  for (int i = 0; i < n && i < Vec::kLanes; ++i)
-    tmp[i] = p[i];
-  return Vec::load(tmp);
+/// Whether this ISA's Vec has masked loads and stores (Mask, range_mask,
+/// load_masked, store_masked); the others take the lanes one at a time.
+template <class W>
+constexpr auto has_masked_lanes(int) -> decltype(W::range_mask(0, 0), true) {
+  return true;
+}
+template <class W> constexpr bool has_masked_lanes(long) { return false; }
+constexpr bool kMaskedLanes = has_masked_lanes<Vec>(0);
+
+/// Lanes [lo, hi) from p + lane (the bounds clamped to [0, kLanes]), the
+/// others 0; only the lanes in range are read.
+template <class W = Vec>
+inline typename W::V load_range(const float *p, int lo, int hi) {
+  if constexpr (has_masked_lanes<W>(0)) {
+    return W::load_masked(p, W::range_mask(lo, hi));
+  } else {
+    float tmp[Vec::kLanes] = {};
+    for (int i = lo < 0 ? 0 : lo; i < hi && i < Vec::kLanes; ++i)
+      tmp[i] = p[i];
+    return Vec::load(tmp);
+  }
 }
 
-/// Stores the first `n` lanes of v at p.
-inline void store_lanes(float *p, Vec::V v, int n) {
-  float tmp[Vec::kLanes];
-  Vec::store(tmp, v);
-  for (int i = 0; i < n; ++i)
-    p[i] = tmp[i];
+/// The first `n` lanes from p (all of them if n >= kLanes), the rest 0.
+inline Vec::V load_lanes(const float *p, int n) { return load_range(p, 0, n); }
+
+/// Stores the first `n` lanes of v at p (all of them if n >= kLanes).
+template <class W = Vec>
+inline void store_lanes(float *p, typename W::V v, int n) {
+  if constexpr (has_masked_lanes<W>(0)) {
+    W::store_masked(p, v, W::range_mask(0, n));
+  } else {
+    float tmp[Vec::kLanes];
+    Vec::store(tmp, v);
+    for (int i = 0; i < n && i < Vec::kLanes; ++i)
+      p[i] = tmp[i];
+  }
 }
 
 /// The micro-kernel: an MR x kNR tile (MR <= Vec::kMaxRows).

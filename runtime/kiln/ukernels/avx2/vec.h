@@ -27,6 +27,23 @@ struct Vec {
   static V splat(float s) { return _mm256_set1_ps(s); }
   static V load(const float *p) { return _mm256_loadu_ps(p); }
   static void store(float *p, V v) { _mm256_storeu_ps(p, v); }
+  /// A set of lanes (all ones in each lane of the set), for masked loads
+  /// and stores.
+  typedef __m256i Mask;
+  /// Lanes i with lo <= i < hi.
+  static Mask range_mask(int lo, int hi) {
+    const __m256i i = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(lo), i),
+                               _mm256_cmpgt_epi32(_mm256_set1_epi32(hi), i));
+  }
+  /// The lanes of m from p + lane, the others 0 and not read (no fault).
+  static V load_masked(const float *p, Mask m) {
+    return _mm256_maskload_ps(p, m);
+  }
+  /// Stores the lanes of m at p + lane.
+  static void store_masked(float *p, V v, Mask m) {
+    _mm256_maskstore_ps(p, m, v);
+  }
   /// a * b + c, rounded once.
   static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
   static V add(V a, V b) { return _mm256_add_ps(a, b); }

@@ -27,6 +27,22 @@ struct Vec {
   static V splat(float s) { return _mm512_set1_ps(s); }
   static V load(const float *p) { return _mm512_loadu_ps(p); }
   static void store(float *p, V v) { _mm512_storeu_ps(p, v); }
+  /// A set of lanes, for masked loads and stores.
+  typedef __mmask16 Mask;
+  /// Lanes [lo, hi), both clamped to [0, kLanes].
+  static Mask range_mask(int lo, int hi) {
+    const unsigned l = lo < 0 ? 0u : lo > 16 ? 16u : unsigned(lo);
+    const unsigned h = hi < 0 ? 0u : hi > 16 ? 16u : unsigned(hi);
+    return Mask(((1u << h) - 1u) & ~((1u << l) - 1u));
+  }
+  /// The lanes of m from p + lane, the others 0 and not read (no fault).
+  static V load_masked(const float *p, Mask m) {
+    return _mm512_maskz_loadu_ps(m, p);
+  }
+  /// Stores the lanes of m at p + lane.
+  static void store_masked(float *p, V v, Mask m) {
+    _mm512_mask_storeu_ps(p, m, v);
+  }
   /// a * b + c, rounded once.
   static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   static V add(V a, V b) { return _mm512_add_ps(a, b); }
