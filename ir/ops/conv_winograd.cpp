@@ -202,7 +202,13 @@ Op *packWinograd(Graph &g, Op &op, const TileTarget &t, int m) {
   int64_t a2 = (m + 2) * (m + 2);
   int64_t perTile = a2 * (cin + cout) * 4;
   int64_t nt = std::max<int64_t>(32, (int64_t(512) << 10) / perTile / 32 * 32);
-  nt = std::min<int64_t>(nt, (tiles + 31) / 32 * 32);
+  // Filters too big for L2 are streamed once per block: then one block of
+  // all tiles, if its V and M fit in 4 MiB.
+  const int64_t allTiles = (tiles + 31) / 32 * 32;
+  if (a2 * cin * cout * 4 > (int64_t(1) << 20) &&
+      perTile * allTiles <= (int64_t(4) << 20))
+    nt = allTiles;
+  nt = std::min<int64_t>(nt, allTiles);
   auto packed = std::make_shared<std::vector<float>>(
       size_t(kiln_rt::winograd_packed_size(m, cout, cin, mr)), 0.0f);
   const float *src = op.operand(1)->data->data();

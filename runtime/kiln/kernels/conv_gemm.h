@@ -36,6 +36,11 @@ inline index_t conv_gemm_scratch_floats(int kc, int nr) {
   return n > uk::kMaxNR ? n : uk::kMaxNR;
 }
 
+/// Output floats of one panel of strips (conv_gemm's cache blocking: about
+/// 256 KiB, which stays in the L2 of the CPUs Kiln's SIMD paths serve while
+/// a k chunk of weights streams past it once).
+constexpr index_t kPanelFloats = 64 * 1024;
+
 inline namespace KILN_UK_NS {
 namespace conv_gemm_detail {
 
@@ -254,34 +259,45 @@ inline void conv_gemm(const ConvGemmParams &p, const float *x, const float *w,
           x + (index_t(n) * p.cin + index_t(g) * cin_g) * in_plane;
       const index_t yoff = (index_t(n) * p.cout + index_t(g) * cout_g) * P;
       const float *wg = w + index_t(g) * blocks * K * MR;
-      for (index_t p0 = 0; p0 < P; p0 += NR) {
-        const int nv = P - p0 < NR ? int(P - p0) : NR;
+      // Panels of S strips: each k chunk's weights are read once per panel
+      // (from L2 while the panel's output, S * NR * cout_g floats, stays
+      // near), not once per strip.
+      const index_t strips = (P + NR - 1) / NR;
+      index_t S = kPanelFloats / (index_t(NR) * cout_g);
+      S = S < 1 ? 1 : S > strips ? strips : S;
+      for (index_t s0 = 0; s0 < strips; s0 += S) {
+        const index_t s1 = s0 + S < strips ? s0 + S : strips;
         for (index_t k0 = 0; k0 < K; k0 += kchunk) {
           const int kc = K - k0 < kchunk ? int(K - k0) : kchunk;
-          const float *b = scratch;
-          index_t ldb = NR;
-          if (pointwise && nv == NR) {
-            b = xg + k0 * P + p0;
-            ldb = P;
-          } else {
-            conv_gemm_detail::pack_strip(p, xg, k0, kc, p0, nv, scratch);
-          }
-          for (index_t cb = 0; cb < blocks; ++cb) {
-            const int oc0 = int(cb) * MR;
-            uk::TileSpec t;
-            t.bias = bias ? bias + g * cout_g + oc0 : nullptr;
-            t.accumulate = k0 > 0;
-            t.last = k0 + kc == K;
-            t.residual =
-                residual ? residual + yoff + index_t(oc0) * P + p0 : nullptr;
-            t.act = in_kernel ? p.ep.act : ACT_NONE;
-            t.rows = cout_g - oc0 < MR ? cout_g - oc0 : MR;
-            t.cols = nv;
-            float *c = y + yoff + index_t(oc0) * P + p0;
-            uk::gemm_rows<MR>(kc, wg + (cb * K + k0) * MR, MR, b, ldb, c, P, t);
-            if (t.last && !in_kernel)
-              for (int m = 0; m < t.rows; ++m)
-                activate_span(p.ep, c + index_t(m) * P, nv);
+          for (index_t st = s0; st < s1; ++st) {
+            const index_t p0 = st * NR;
+            const int nv = P - p0 < NR ? int(P - p0) : NR;
+            const float *b = scratch;
+            index_t ldb = NR;
+            if (pointwise && nv == NR) {
+              b = xg + k0 * P + p0;
+              ldb = P;
+            } else {
+              conv_gemm_detail::pack_strip(p, xg, k0, kc, p0, nv, scratch);
+            }
+            for (index_t cb = 0; cb < blocks; ++cb) {
+              const int oc0 = int(cb) * MR;
+              uk::TileSpec t;
+              t.bias = bias ? bias + g * cout_g + oc0 : nullptr;
+              t.accumulate = k0 > 0;
+              t.last = k0 + kc == K;
+              t.residual =
+                  residual ? residual + yoff + index_t(oc0) * P + p0 : nullptr;
+              t.act = in_kernel ? p.ep.act : ACT_NONE;
+              t.rows = cout_g - oc0 < MR ? cout_g - oc0 : MR;
+              t.cols = nv;
+              float *c = y + yoff + index_t(oc0) * P + p0;
+              uk::gemm_rows<MR>(kc, wg + (cb * K + k0) * MR, MR, b, ldb, c, P,
+                                t);
+              if (t.last && !in_kernel)
+                for (int m = 0; m < t.rows; ++m)
+                  activate_span(p.ep, c + index_t(m) * P, nv);
+            }
           }
         }
       }
