@@ -112,19 +112,29 @@ inline const float *input_row(const ConvGemmParams &p, const float *xc, int id,
 
 /// Rows k0 + r0 + n * K2 (n < count) of a strip for one run and kernel
 /// column kw, the first at group G = (channel, kd, kh): masked vector loads
-/// and stores with the masks made once (ISAs with masked lanes, stride 1).
-template <class W>
+/// and stores with the masks made once (ISAs with masked lanes). Stride
+/// SW = 1 loads the columns in range; SW = 2 loads the 2 L input columns
+/// of each vector inside the row and keeps the even lanes (the padding
+/// columns come out 0).
+template <class W, int SW>
 inline void pack_tap_masked(const ConvGemmParams &p, const float *xg,
                             const Run &run, int kw, index_t G, int r0,
                             int count, float *strip) {
+  static_assert(SW == 1 || SW == 2, "strides 1 and 2");
   constexpr int L = W::kLanes, NR = uk::kNR;
   const int K0 = p.k[0], K1 = p.k[1], K2 = p.k[2];
   const index_t in_plane = index_t(p.in[0]) * p.in[1] * p.in[2];
   const Columns cols = run_columns(p, run, kw);
-  typename W::Mask load[NR / L], store[NR / L];
+  typename W::Mask load[SW * NR / L], store[NR / L];
   const int nvec = (run.len + L - 1) / L;
   for (int v = 0; v < nvec; ++v) {
-    load[v] = W::range_mask(cols.lo - v * L, cols.hi - v * L);
+    if (SW == 1) {
+      load[v] = W::range_mask(cols.lo - v * L, cols.hi - v * L);
+    } else {
+      const int first = cols.iw0 + 2 * v * L;
+      load[2 * v] = W::range_mask(-first, p.in[2] - first);
+      load[2 * v + 1] = W::range_mask(-first - L, p.in[2] - first - L);
+    }
     store[v] = W::range_mask(0, run.len - v * L);
   }
   int kh = int(G % K1), kd = int(G / K1 % K0);
@@ -135,9 +145,15 @@ inline void pack_tap_masked(const ConvGemmParams &p, const float *xg,
         input_row(p, xc, run.d0 + kd * p.dil[0], run.h0 + kh * p.dil[1]);
     if (row) {
       const float *s = row + cols.iw0;
-      for (int v = 0; v < nvec; ++v)
-        W::store_masked(d + v * L, W::load_masked(s + v * L, load[v]),
-                        store[v]);
+      for (int v = 0; v < nvec; ++v) {
+        typename W::V x;
+        if constexpr (SW == 1)
+          x = W::load_masked(s + v * L, load[v]);
+        else
+          x = W::even_lanes(W::load_masked(s + 2 * v * L, load[2 * v]),
+                            W::load_masked(s + 2 * v * L + L, load[2 * v + 1]));
+        W::store_masked(d + v * L, x, store[v]);
+      }
     } else {
       for (int v = 0; v < nvec; ++v)
         W::store_masked(d + v * L, W::zero(), store[v]);
@@ -219,12 +235,18 @@ inline void pack_strip(const ConvGemmParams &p, const float *xg, index_t k0,
       continue;
     const int count = int((end - k + K2 - 1) / K2);
     for (int u = 0; u < nruns; ++u) {
-      if constexpr (uk::kMaskedLanes)
+      if constexpr (uk::kMaskedLanes) {
         if (p.stride[2] == 1) {
-          pack_tap_masked<uk::Vec>(p, xg, runs[u], kw, G, int(k - k0), count,
-                                   strip);
+          pack_tap_masked<uk::Vec, 1>(p, xg, runs[u], kw, G, int(k - k0), count,
+                                      strip);
           continue;
         }
+        if (p.stride[2] == 2) {
+          pack_tap_masked<uk::Vec, 2>(p, xg, runs[u], kw, G, int(k - k0), count,
+                                      strip);
+          continue;
+        }
+      }
       pack_tap(p, xg, runs[u], kw, G, int(k - k0), count, strip);
     }
   }

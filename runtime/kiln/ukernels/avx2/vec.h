@@ -40,6 +40,13 @@ struct Vec {
   static V load_masked(const float *p, Mask m) {
     return _mm256_maskload_ps(p, m);
   }
+  /// Lanes 0, 2, 4, ... of a, then those of b.
+  static V even_lanes(V a, V b) {
+    // [a0 a2 b0 b2 | a4 a6 b4 b6], then the 64-bit pairs in order 0 2 1 3.
+    const __m256 e = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+    return _mm256_castpd_ps(
+        _mm256_permute4x64_pd(_mm256_castps_pd(e), _MM_SHUFFLE(3, 1, 2, 0)));
+  }
   /// Stores the lanes of m at p + lane.
   static void store_masked(float *p, V v, Mask m) {
     _mm256_maskstore_ps(p, m, v);

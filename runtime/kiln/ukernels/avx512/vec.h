@@ -39,6 +39,12 @@ struct Vec {
   static V load_masked(const float *p, Mask m) {
     return _mm512_maskz_loadu_ps(m, p);
   }
+  /// Lanes 0, 2, 4, ... of a, then those of b.
+  static V even_lanes(V a, V b) {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18,
+                                           20, 22, 24, 26, 28, 30);
+    return _mm512_permutex2var_ps(a, even, b);
+  }
   /// Stores the lanes of m at p + lane.
   static void store_masked(float *p, V v, Mask m) {
     _mm512_mask_storeu_ps(p, m, v);
