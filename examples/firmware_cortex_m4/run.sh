@@ -54,7 +54,7 @@ name=$("$python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["name"]
 [ "$name" = lenet ] || fail "main.cpp is written for the model lenet, $model has $name"
 
 echo "== 1. kiln compile"
-show "$kiln" compile "$model/model.json" -o "$out"
+show "$kiln" compile "$model/model.json" --cpu=cortex-m4 -o "$out"
 "$python" - "$model/input_x.npy" "$model/expected_y.npy" "$work/sample.h" <<'PY'
 import sys
 import numpy as np

@@ -10,7 +10,12 @@
 namespace kiln::commands {
 
 std::string microKernelIsa(const cli::Options &o) {
-  return kiln::microKernelIsa(llvmOptions(o));
+  LlvmOptions lo = llvmOptions(o);
+  // The C++ backend takes no --target: a Cortex-M CPU names its own (the
+  // micro-kernel ISA is then the FPU's one lane, `scalar`).
+  if (lo.triple.empty() && lo.cpu.rfind("cortex-m", 0) == 0)
+    lo.triple = "thumbv7em-none-eabihf";
+  return kiln::microKernelIsa(lo);
 }
 
 std::vector<std::string> pipeline(const cli::Options &o,

@@ -246,10 +246,17 @@ inline void activate_as(const Epilogue &e, const float *x, float *y,
 /// y[i] = activation(x[i]) for i in [0, n); x and y may be the same
 /// buffer: vectorised over the ISA's Vec for ReLU, ReLU6, Sigmoid, SiLU,
 /// Hardswish and Hardsigmoid (the exponentials by vexp()), activate() for
-/// the others.
+/// the others and for every activation on a one-lane ISA.
 template <class VT = uk::Vec>
 inline void activate_into(const Epilogue &e, const float *x, float *y,
                           index_t n) {
+  if constexpr (VT::kLanes == 1) {
+    // One lane (a Cortex-M's FPU): the scalar activate(), without a second
+    // copy of each activation in flash.
+    for (index_t i = 0; i < n; ++i)
+      y[i] = activate(e, x[i]);
+    return;
+  }
   switch (e.act) {
   case ACT_NONE:
     if (x != y)
