@@ -234,6 +234,9 @@ GeneratedFiles generateCpp(const Graph &g, const CppOptions &o) {
   e.line("  return 2;");
   e.line("unsigned char *const A = static_cast<unsigned char *>(arena);");
   e.line("(void)A;");
+  e.comment(
+      "Subnormals flushed while the model runs (kiln/kernels/fp_mode.h).");
+  e.line("const kiln_rt::RunFpMode kiln_fp_mode;");
   int n = 0;
   for (const auto &op : g.ops) {
     e.line();

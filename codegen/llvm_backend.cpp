@@ -299,6 +299,9 @@ void buildRun(const Graph &g, const BufferPlan &plan, const LlvmOptions &o,
     return t;
   };
 
+  // The run's floating-point mode (kernels/fp_mode.h), as in the C++ backend.
+  llvm::Value *fpMode = b.CreateCall(wrapper("fp_mode_enter", 0), {});
+
   int n = 0;
   for (const auto &op : g.ops) {
     if (op->def->isView)
@@ -347,6 +350,7 @@ void buildRun(const Graph &g, const BufferPlan &plan, const LlvmOptions &o,
     b.CreateCall(f, {llvm::ConstantInt::get(countType, v->numElements()),
                      ref(v), fn->getArg(unsigned(numIn + size_t(idx)))});
   }
+  b.CreateCall(wrapper("fp_mode_leave", 1), {fpMode});
   b.CreateRet(b.getInt32(0));
 }
 

@@ -13,6 +13,7 @@
 #include "kernels/conv_winograd.h"
 #include "kernels/depthwise.h"
 #include "kernels/elementwise.h"
+#include "kernels/fp_mode.h"
 #include "kernels/linear.h"
 #include "kernels/matmul.h"
 #include "kernels/normalize.h"

@@ -96,6 +96,13 @@ KILN_WRAP(upsample_nearest, UpsampleNearestParams, (F x, Y y), (x, y))
 KILN_WRAP(upsample_bilinear, UpsampleBilinearParams, (F x, Y y), (x, y))
 
 /// The output copies (no parameter struct: the element count).
+/// The run's floating-point mode (kernels/fp_mode.h), set at entry and
+/// restored before the run returns.
+extern "C" unsigned kiln_rt_fp_mode_enter() { return kiln_rt::fp_mode_enter(); }
+extern "C" void kiln_rt_fp_mode_leave(unsigned saved) {
+  kiln_rt::fp_mode_leave(saved);
+}
+
 extern "C" void kiln_rt_copy(kiln_rt::index_t n, F x, Y y) {
   kiln_rt::copy(n, x, y);
 }
