@@ -86,9 +86,18 @@ std::vector<KernelCall> lowerConvGemm(const Op &op) {
                   "ConvGemmParams",
                   KernelParam::group("", fields),
                   {0, 1, 2, 3, -1, KernelCall::kScratchArg}};
+  kiln_rt::ConvGemmParams p = {};
+  p.cin = int(g.cin);
+  p.cout = int(g.cout);
+  p.groups = int(g.groups);
+  for (int i = 0; i < 3; ++i) {
+    p.k[i] = int(g.k[i]);
+    p.out[i] = int(g.out[i]);
+  }
+  p.kc = int(kc);
+  p.nr = int(nr);
   call.scratchBytes =
-      int64_t(kiln_rt::conv_gemm_scratch_floats(int(kc), int(nr))) *
-      int64_t(sizeof(float));
+      int64_t(kiln_rt::conv_gemm_scratch_floats(p)) * int64_t(sizeof(float));
   return {call};
 }
 

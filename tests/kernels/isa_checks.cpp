@@ -84,33 +84,46 @@ int64_t outSize(bool transposed, int64_t in, int64_t span, int64_t s, int64_t p,
 }
 
 /// The convolutions a case is drawn from: any conv, any transposed conv,
-/// or the 3x3 stride-1 dense 2-D convs of conv_winograd.
-enum class Kind { Conv, Transposed, Winograd };
+/// the 3x3 stride-1 dense 2-D convs of conv_winograd, or dense 2-D convs
+/// with more than 1 MiB of weights and few outputs (conv_gemm streams
+/// their weights).
+enum class Kind { Conv, Transposed, Winograd, Streaming };
 
 Case makeCase(Rng &rng, int index, Kind kind) {
   Case c;
   kiln::ops::ConvGeom &g = c.g;
   const bool transposed = kind == Kind::Transposed,
              winograd = kind == Kind::Winograd;
-  const int dims = winograd ? 2 : rng.range(1, 3);
-  g.n = rng.range(1, 2);
-  g.groups = winograd ? 1 : rng.range(1, 3);
-  c.cinG = rng.range(1, transposed ? 20 : winograd ? 24 : 9);
-  c.coutG = rng.range(1, transposed ? 9 : 37);
+  const bool streaming = kind == Kind::Streaming;
+  const bool pointwise = streaming && rng.next() % 2 == 0;
+  const int dims = winograd || streaming ? 2 : rng.range(1, 3);
+  g.n = streaming ? 1 : rng.range(1, 2);
+  g.groups = winograd || streaming ? 1 : rng.range(1, 3);
+  c.cinG = streaming ? (pointwise ? rng.range(2100, 2200) : rng.range(240, 300))
+                     : rng.range(1, transposed ? 20
+                                    : winograd ? 24
+                                               : 9);
+  c.coutG = streaming ? rng.range(125, 140) : rng.range(1, transposed ? 9 : 37);
   g.cin = g.groups * c.cinG;
   g.cout = g.groups * c.coutG;
   for (int i = 0; i < 3; ++i) {
     const bool used = i >= 3 - dims;
-    g.k[i] = !used ? 1 : winograd ? 3 : rng.range(1, dims == 3 ? 3 : 5);
-    g.s[i] = used && !winograd ? rng.range(1, 3) : 1;
-    g.p[i] = used ? rng.range(0, 2) : 0;
-    g.d[i] = used && !winograd ? rng.range(1, 2) : 1;
+    g.k[i] = !used                   ? 1
+             : winograd || streaming ? (pointwise ? 1 : 3)
+                                     : rng.range(1, dims == 3 ? 3 : 5);
+    g.s[i] = used && !winograd ? rng.range(1, streaming ? 2 : 3) : 1;
+    g.p[i] = used && !pointwise ? rng.range(0, 2) : 0;
+    g.d[i] = used && !winograd && !streaming ? rng.range(1, 2) : 1;
     const int64_t span = (g.k[i] - 1) * g.d[i] + 1;
     const int64_t extra = !used ? 0
                           : transposed
                               ? rng.range(0, int(std::max(g.s[i], g.d[i])) - 1)
                               : rng.range(0, 2);
-    const int64_t maxIn = winograd ? 23 : dims == 3 ? 7 : dims == 2 ? 13 : 70;
+    const int64_t maxIn = winograd    ? 23
+                          : streaming ? 9
+                          : dims == 3 ? 7
+                          : dims == 2 ? 13
+                                      : 70;
     int64_t minIn = 1;
     while (outSize(transposed, std::max(minIn, int64_t(1)), span, g.s[i],
                    g.p[i], extra) < 1)
@@ -221,18 +234,24 @@ template <typename P> P geometryParams(const kiln::ops::ConvGeom &g) {
   return p;
 }
 
-void convGemmCase(Rng &rng, int index, CheckReport &rep) {
-  const Case c = makeCase(rng, index, Kind::Conv);
+void convGemmCase(Rng &rng, int index, CheckReport &rep,
+                  Kind kind = Kind::Conv) {
+  const Case c = makeCase(rng, index, kind);
   const kiln::ops::ConvGeom &g = c.g;
   const int kc = rng.next() % 3 == 0 ? rng.range(1, int(c.K)) : int(c.K);
   auto p = geometryParams<kiln_rt::ConvGemmParams>(g);
   // Scratch planned for a strip width other than this ISA's, at times.
   const int nrs[] = {4, 8, 12, 16, 32};
   p.kc = kc;
-  p.nr = nrs[rng.next() % 5];
+  p.nr = nrs[kind == Kind::Streaming ? 1 + rng.next() % 4 : rng.next() % 5];
   p.ep = c.ep;
-  std::vector<float> scratch(
-      size_t(kiln_rt::conv_gemm_scratch_floats(kc, p.nr)));
+  if ((kind == Kind::Streaming) != kiln_rt::conv_gemm_streams_weights(p)) {
+    rep.fail("conv_gemm case " + std::to_string(index) +
+             (kind == Kind::Streaming ? " should" : " should not") +
+             " stream its weights: " + c.describe());
+    return;
+  }
+  std::vector<float> scratch(size_t(kiln_rt::conv_gemm_scratch_floats(p)));
   for (int mr : kiln_rt::kBlockHeights) {
     p.mr = mr;
     // Packed as the pack-weights pass does: the padding rows are zeros.
@@ -358,6 +377,8 @@ void checkConvGemm(CheckReport &r) {
   Rng rng{20261207};
   for (int i = 0; i < 300; ++i)
     convGemmCase(rng, i, r);
+  for (int i = 0; i < 4; ++i)
+    convGemmCase(rng, 300 + i, r, Kind::Streaming);
 }
 
 void checkConvTransposeGemm(CheckReport &r) {

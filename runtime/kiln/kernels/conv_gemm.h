@@ -36,6 +36,33 @@ inline index_t conv_gemm_scratch_floats(int kc, int nr) {
   return n > uk::kMaxNR ? n : uk::kMaxNR;
 }
 
+/// Whether conv_gemm streams the weights: a layer whose weights exceed
+/// 1 MiB (L2) and whose whole im2col matrix fits in 4 MiB (few output
+/// positions: ResNet's 7x7 stages) packs all of its input first, then
+/// reads each block of weights once, front to back, over the full K with
+/// its accumulators in registers. In k chunks, a chunk of weights is 4 KiB
+/// pieces 4 K MR bytes apart, which the prefetchers do not follow from
+/// DRAM. SIMD targets only (nr >= 8: CPUs with caches and memory to spare).
+inline bool conv_gemm_streams_weights(const ConvGemmParams &p) {
+  const index_t K = index_t(p.cin / p.groups) * p.k[0] * p.k[1] * p.k[2];
+  const index_t P = index_t(p.out[0]) * p.out[1] * p.out[2];
+  const index_t cols = (P + uk::kMaxNR - 1) / uk::kMaxNR * uk::kMaxNR;
+  return p.nr >= 8 && index_t(p.cout / p.groups) * K * 4 > (index_t(1) << 20) &&
+         K * cols * 4 <= (index_t(4) << 20);
+}
+
+/// Floats of scratch the conv_gemm call `p` needs (conv_gemm_scratch_floats
+/// of its kc and nr, or the whole packed input when it streams weights).
+inline index_t conv_gemm_scratch_floats(const ConvGemmParams &p) {
+  const index_t chunked = conv_gemm_scratch_floats(p.kc, p.nr);
+  if (!conv_gemm_streams_weights(p))
+    return chunked;
+  const index_t K = index_t(p.cin / p.groups) * p.k[0] * p.k[1] * p.k[2];
+  const index_t P = index_t(p.out[0]) * p.out[1] * p.out[2];
+  const index_t whole = K * ((P + uk::kMaxNR - 1) / uk::kMaxNR * uk::kMaxNR);
+  return whole > chunked ? whole : chunked;
+}
+
 /// Output floats of one panel of strips (conv_gemm's cache blocking: about
 /// 256 KiB, which stays in the L2 of the CPUs Kiln's SIMD paths serve while
 /// a k chunk of weights streams past it once).
@@ -252,11 +279,27 @@ inline void pack_strip(const ConvGemmParams &p, const float *xg, index_t k0,
   }
 }
 
+/// The tile of output channels from oc (rows of them) and the nv columns
+/// at output offset at: bias, residual and activation as the epilogue says.
+inline uk::TileSpec tile_spec(const ConvGemmParams &p, const float *bias,
+                              const float *residual, int oc, index_t at,
+                              int rows, int nv, bool accumulate, bool last) {
+  uk::TileSpec t;
+  t.bias = bias ? bias + oc : nullptr;
+  t.accumulate = accumulate;
+  t.last = last;
+  t.residual = residual ? residual + at : nullptr;
+  t.act = uk::applies_activation(p.ep.act) ? p.ep.act : ACT_NONE;
+  t.rows = rows;
+  t.cols = nv;
+  return t;
+}
+
 } // namespace conv_gemm_detail
 
 /// y = act(conv(x, w) + bias + residual) with `w` packed in blocks of MR
-/// (= p.mr) output channels; `scratch` holds conv_gemm_scratch_floats(kc,
-/// nr) floats. `bias` and `residual` may be null.
+/// (= p.mr) output channels; `scratch` holds conv_gemm_scratch_floats(p)
+/// floats. `bias` and `residual` may be null.
 template <int MR>
 inline void conv_gemm(const ConvGemmParams &p, const float *x, const float *w,
                       const float *bias, const float *residual, float *y,
@@ -281,6 +324,37 @@ inline void conv_gemm(const ConvGemmParams &p, const float *x, const float *w,
           x + (index_t(n) * p.cin + index_t(g) * cin_g) * in_plane;
       const index_t yoff = (index_t(n) * p.cout + index_t(g) * cout_g) * P;
       const float *wg = w + index_t(g) * blocks * K * MR;
+      if (conv_gemm_streams_weights(p)) {
+        // The whole input packed (strip st at st * K * NR), then each block
+        // of weights once over the full K.
+        const index_t strips = (P + NR - 1) / NR;
+        for (index_t st = 0; st < strips; ++st) {
+          const index_t p0 = st * NR;
+          const int nv = P - p0 < NR ? int(P - p0) : NR;
+          if (!pointwise || nv < NR)
+            conv_gemm_detail::pack_strip(p, xg, 0, int(K), p0, nv,
+                                         scratch + st * K * NR);
+        }
+        for (index_t cb = 0; cb < blocks; ++cb)
+          for (index_t st = 0; st < strips; ++st) {
+            const index_t p0 = st * NR;
+            const int nv = P - p0 < NR ? int(P - p0) : NR;
+            const bool in_place = pointwise && nv == NR;
+            const int oc0 = int(cb) * MR;
+            const uk::TileSpec t = conv_gemm_detail::tile_spec(
+                p, bias, residual, g * cout_g + oc0,
+                yoff + index_t(oc0) * P + p0,
+                cout_g - oc0 < MR ? cout_g - oc0 : MR, nv, false, true);
+            float *c = y + yoff + index_t(oc0) * P + p0;
+            uk::gemm_rows<MR>(int(K), wg + cb * K * MR, MR,
+                              in_place ? xg + p0 : scratch + st * K * NR,
+                              in_place ? P : NR, c, P, t);
+            if (!in_kernel)
+              for (int m = 0; m < t.rows; ++m)
+                activate_span(p.ep, c + index_t(m) * P, nv);
+          }
+        continue;
+      }
       // Panels of S strips: each k chunk's weights are read once per panel
       // (from L2 while the panel's output, S * NR * cout_g floats, stays
       // near), not once per strip.
@@ -304,15 +378,11 @@ inline void conv_gemm(const ConvGemmParams &p, const float *x, const float *w,
             }
             for (index_t cb = 0; cb < blocks; ++cb) {
               const int oc0 = int(cb) * MR;
-              uk::TileSpec t;
-              t.bias = bias ? bias + g * cout_g + oc0 : nullptr;
-              t.accumulate = k0 > 0;
-              t.last = k0 + kc == K;
-              t.residual =
-                  residual ? residual + yoff + index_t(oc0) * P + p0 : nullptr;
-              t.act = in_kernel ? p.ep.act : ACT_NONE;
-              t.rows = cout_g - oc0 < MR ? cout_g - oc0 : MR;
-              t.cols = nv;
+              const uk::TileSpec t = conv_gemm_detail::tile_spec(
+                  p, bias, residual, g * cout_g + oc0,
+                  yoff + index_t(oc0) * P + p0,
+                  cout_g - oc0 < MR ? cout_g - oc0 : MR, nv, k0 > 0,
+                  k0 + kc == K);
               float *c = y + yoff + index_t(oc0) * P + p0;
               uk::gemm_rows<MR>(kc, wg + (cb * K + k0) * MR, MR, b, ldb, c, P,
                                 t);
