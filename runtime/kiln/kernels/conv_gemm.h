@@ -137,6 +137,19 @@ inline const float *input_row(const ConvGemmParams &p, const float *xc, int id,
              : nullptr;
 }
 
+/// Steps (kh, kd) to the next row group of the kernel, and the channel
+/// plane xc when kd wraps.
+inline void next_group(const ConvGemmParams &p, int &kh, int &kd,
+                       const float *&xc, index_t in_plane) {
+  if (++kh == p.k[1]) {
+    kh = 0;
+    if (++kd == p.k[0]) {
+      kd = 0;
+      xc += in_plane;
+    }
+  }
+}
+
 /// Rows k0 + r0 + n * K2 (n < count) of a strip for one run and kernel
 /// column kw, the first at group G = (channel, kd, kh): masked vector loads
 /// and stores with the masks made once (ISAs with masked lanes). Stride
@@ -185,13 +198,7 @@ inline void pack_tap_masked(const ConvGemmParams &p, const float *xg,
       for (int v = 0; v < nvec; ++v)
         W::store_masked(d + v * L, W::zero(), store[v]);
     }
-    if (++kh == K1) {
-      kh = 0;
-      if (++kd == K0) {
-        kd = 0;
-        xc += in_plane;
-      }
-    }
+    next_group(p, kh, kd, xc, in_plane);
   }
 }
 
@@ -220,13 +227,7 @@ inline void pack_tap(const ConvGemmParams &p, const float *xg, const Run &run,
         for (int t = cols.lo; t < cols.hi; ++t)
           d[t] = s[t * sw];
     }
-    if (++kh == K1) {
-      kh = 0;
-      if (++kd == K0) {
-        kd = 0;
-        xc += in_plane;
-      }
-    }
+    next_group(p, kh, kd, xc, in_plane);
   }
 }
 
