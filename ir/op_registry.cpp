@@ -9,9 +9,9 @@
 namespace kiln {
 namespace ops {
 extern const OpDef kConvOp, kConvGemmOp, kConvWinogradOp, kConvTransposeGemmOp,
-    kConvTransposeOp, kMaxPoolOp, kAvgPoolOp, kLinearOp, kReluOp, kRelu6Op,
-    kSigmoidOp, kTanhOp, kLeakyReluOp, kHardtanhOp, kEluOp, kPreluOp,
-    kBatchNormOp, kReshapeOp, kPadOp, kMaxPoolIndicesOp, kMaxUnpoolOp,
+    kConvTransposePhasesOp, kConvTransposeOp, kMaxPoolOp, kAvgPoolOp, kLinearOp,
+    kReluOp, kRelu6Op, kSigmoidOp, kTanhOp, kLeakyReluOp, kHardtanhOp, kEluOp,
+    kPreluOp, kBatchNormOp, kReshapeOp, kPadOp, kMaxPoolIndicesOp, kMaxUnpoolOp,
     kAdaptiveAvgPoolOp, kAdaptiveMaxPoolOp, kAdaptiveMaxPoolIndicesOp,
     kSoftmaxOp, kLogSoftmaxOp, kLocalResponseNormOp, kBatchNormBatchStatsOp,
     kAddOp, kSubOp, kMulOp, kDivOp, kSumOp, kMeanOp, kCatOp, kIdentityOp,
@@ -28,6 +28,7 @@ const std::vector<const OpDef *> &allOps() {
       &ops::kConvGemmOp,
       &ops::kConvWinogradOp,
       &ops::kConvTransposeGemmOp,
+      &ops::kConvTransposePhasesOp,
       &ops::kMaxPoolOp,
       &ops::kAvgPoolOp,
       &ops::kLinearOp,

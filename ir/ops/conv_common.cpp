@@ -54,6 +54,73 @@ std::vector<KernelCall> convKernelCall(const Op &op, const char *kernel,
       kernel, "ConvParams", KernelParam::group("", fields), {0, 1, 2, 3, -1}}};
 }
 
+int64_t transposeColumns(const std::vector<int64_t> &kernel) {
+  int64_t c = 1;
+  for (size_t i = 1; i < kernel.size(); ++i)
+    c *= kernel[i];
+  return c;
+}
+
+Shape inferPackedConvTranspose(const Op &op,
+                               Shape (*packed)(const std::vector<int64_t> &,
+                                               int64_t, int64_t),
+                               const char *layout) {
+  const auto &kernel = op.getInts("kernel");
+  checkInts(op, "kernel", op.getInts("stride").size() + 2, 1);
+  int64_t mr = op.getInt("mr"), groups = op.getInt("groups");
+  if (!kiln_rt::is_block_height(int(mr)))
+    op.error("mr must be 4, 6, 8, 12 or 16, found " + std::to_string(mr));
+  Shape out = convTransposeShape(op, kernel);
+  Shape want = packed(kernel, groups, mr);
+  if (operandShape(op, 1) != want)
+    op.error("packed weight shape " + shapeToString(op.operand(1)->shape) +
+             " is not " + shapeToString(want) + " (" + layout + " for kernel " +
+             shapeToString(kernel) + ")");
+  return out;
+}
+
+void evalPackedConvTranspose(const Op &op, const std::vector<const float *> &in,
+                             const std::vector<float *> &out,
+                             void (*unpack)(const Op &, const float *,
+                                            float *)) {
+  const auto &kernel = op.getInts("kernel");
+  std::vector<float> w(size_t(kernel[0] * transposeColumns(kernel)));
+  unpack(op, in[1], w.data());
+  referenceConvTranspose(convGeometry(op, kernel, op.getInts("padding")), in[0],
+                         w.data(), in.size() > 2 ? in[2] : nullptr, out[0]);
+  applyEpilogue(op, in.size() > 3 ? in[3] : nullptr, out[0],
+                op.result()->numElements());
+}
+
+std::vector<AttrSpec> packedConvTransposeAttrs() {
+  return withEpilogueAttrs({{"dilation", AttrKind::Ints},
+                            {"groups", AttrKind::Int},
+                            {"kernel", AttrKind::Ints},
+                            {"mr", AttrKind::Int},
+                            {"output_padding", AttrKind::Ints},
+                            {"padding", AttrKind::Ints},
+                            {"stride", AttrKind::Ints}});
+}
+
+int64_t macsPackedConvTranspose(const Op &op) {
+  return op.operand(0)->numElements() * transposeColumns(op.getInts("kernel"));
+}
+
+std::vector<KernelCall> convTransposeGemmCall(const Op &op,
+                                              const std::string &kernel,
+                                              int64_t scratchFloats) {
+  ConvGeom g = convGeometry(op, op.getInts("kernel"), op.getInts("padding"));
+  std::vector<KernelParam> fields = geometryFields(g);
+  fields.push_back(KernelParam::integer("mr", op.getInt("mr")));
+  fields.push_back(epilogueParam(op));
+  KernelCall call{kernel,
+                  "ConvTransposeGemmParams",
+                  KernelParam::group("", fields),
+                  {0, 1, 2, 3, -1, KernelCall::kScratchArg}};
+  call.scratchBytes = scratchFloats * int64_t(sizeof(float));
+  return {call};
+}
+
 int chooseBlockHeight(int64_t rows, const TileTarget &t) {
   int best = 4;
   int64_t bestPad = -1;

@@ -37,6 +37,41 @@ Shape convShape(const Op &op, const Shape &w);
 /// (and the epilogue) as conv_transpose's shape inference does.
 Shape convTransposeShape(const Op &op, const Shape &w);
 
+/// Columns of a transposed conv's GEMM in a group (Cout/groups x kernel
+/// volume) for its unpacked weight shape `kernel` ([Cin, Cout/groups, k...]).
+int64_t transposeColumns(const std::vector<int64_t> &kernel);
+
+/// Shape inference of a packed transposed conv (conv_transpose_gemm,
+/// conv_transpose_phases): checks `kernel`, `mr` and conv_transpose's
+/// rules, then that the packed weight has shape `packed(kernel, mr)`
+/// (`layout` names its dims in the error); returns the result shape.
+Shape inferPackedConvTranspose(const Op &op,
+                               Shape (*packed)(const std::vector<int64_t> &,
+                                               int64_t, int64_t),
+                               const char *layout);
+
+/// Reference evaluation of a packed transposed conv whose weights
+/// `unpack` writes back in PyTorch's layout (w, packed).
+void evalPackedConvTranspose(const Op &op, const std::vector<const float *> &in,
+                             const std::vector<float *> &out,
+                             void (*unpack)(const Op &, const float *,
+                                            float *));
+
+/// The attributes of a packed transposed conv: conv_transpose's, `kernel`,
+/// `mr` and the epilogue's.
+std::vector<AttrSpec> packedConvTransposeAttrs();
+
+/// Multiply-accumulates of a packed transposed conv.
+int64_t macsPackedConvTranspose(const Op &op);
+
+/// The call of a packed transposed-conv kernel (`kernel` = NAME_mrN) of
+/// op `op` (attributes `kernel`, `mr`, conv_transpose's and the epilogue's)
+/// with its ConvTransposeGemmParams, (input, packed weight, bias, residual,
+/// result, scratch) and `scratchFloats` floats of scratch.
+std::vector<KernelCall> convTransposeGemmCall(const Op &op,
+                                              const std::string &kernel,
+                                              int64_t scratchFloats);
+
 /// For pack-weights: the block height (of kiln_rt::kBlockHeights) with the
 /// fewest padded rows for `rows` rows, then the tallest, among those the
 /// target's registers hold (4 always).

@@ -93,17 +93,37 @@ std::vector<KernelCall> lowerConvTranspose(const Op &op) {
   return convKernelCall(op, "conv_transpose", geometry(op));
 }
 
-/// pack-weights: conv_transpose_gemm on strip-packed weights, tiles of mr
-/// input positions.
+/// pack-weights: on a vector ISA, an input of at least two strips of tile
+/// columns takes conv_transpose_phases (taps as rows, blocks of mr taps
+/// packed; scratch of the output's size); others conv_transpose_gemm on
+/// strip-packed weights, tiles of mr input positions (a GEMV-like kernel for
+/// the few positions of a generator's first layers; a small scratch for
+/// microcontrollers).
 Op *packConvTranspose(Graph &g, Op &op, const TileTarget &t) {
   if (!op.operand(1)->isWeight())
     return nullptr;
   const Shape &w = op.operand(1)->shape, &x = op.operand(0)->shape;
   int groups = int(op.getInt("groups")), cinG = int(w[0]) / groups;
   int64_t cols = numElements(w) / w[0];
+  int64_t positions = numElements(x) / (x[0] * x[1]);
+  const std::vector<float> &src = *op.operand(1)->data;
+  if (t.lanes > 1 && positions >= 2 * t.tileCols()) {
+    int mr = chooseBlockHeight(cols, t);
+    auto packed = std::make_shared<std::vector<float>>(
+        size_t(groups * kiln_rt::packed_blocks(int(cols), mr) * cinG * mr),
+        0.0f);
+    kiln_rt::for_each_tap_blocked(groups, cols, cinG, mr,
+                                  [&](int64_t plain, int64_t at) {
+                                    (*packed)[size_t(at)] = src[size_t(plain)];
+                                  });
+    Value *pw = g.addWeight(
+        op.operand(1)->name + ".packed",
+        {groups, kiln_rt::packed_blocks(int(cols), mr), cinG, mr}, packed);
+    return replaceWithPacked(g, op, "conv_transpose_phases", pw,
+                             {{"mr", int64_t(mr)}});
+  }
   auto packed = std::make_shared<std::vector<float>>(
       size_t(kiln_rt::strip_packed_size(groups, cols, cinG)), 0.0f);
-  const std::vector<float> &src = *op.operand(1)->data;
   kiln_rt::for_each_strip_packed(groups, cols, cinG,
                                  [&](int64_t plain, int64_t at) {
                                    (*packed)[size_t(at)] = src[size_t(plain)];
@@ -112,7 +132,7 @@ Op *packConvTranspose(Graph &g, Op &op, const TileTarget &t) {
       op.operand(1)->name + ".packed",
       {groups, kiln_rt::packed_strips(cols), cinG, kiln_rt::kStripCols},
       packed);
-  int mr = chooseBlockHeight(numElements(x) / (x[0] * x[1]), t);
+  int mr = chooseBlockHeight(positions, t);
   return replaceWithPacked(g, op, "conv_transpose_gemm", pw,
                            {{"mr", int64_t(mr)}});
 }

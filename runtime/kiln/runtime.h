@@ -10,6 +10,7 @@
 #include "kernels/conv_gemm.h"
 #include "kernels/conv_transpose.h"
 #include "kernels/conv_transpose_gemm.h"
+#include "kernels/conv_transpose_phases.h"
 #include "kernels/conv_winograd.h"
 #include "kernels/depthwise.h"
 #include "kernels/elementwise.h"

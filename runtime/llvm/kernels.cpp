@@ -44,8 +44,8 @@ KILN_WRAP(depthwise_conv, ConvParams, (F x, F w, F b, F r, Y y),
           (x, w, b, r, y))
 KILN_WRAP(conv_transpose, ConvParams, (F x, F w, F b, F r, Y y),
           (x, w, b, r, y))
-// conv_gemm.h, conv_transpose_gemm.h, conv_winograd.h (one wrapper per
-// block height)
+// conv_gemm.h, conv_transpose_gemm.h, conv_transpose_phases.h,
+// conv_winograd.h (one wrapper per block height)
 #define KILN_WRAP_CONV_GEMM(NAME, PARAMS, MR)                                  \
   KILN_WRAP(NAME##_mr##MR, PARAMS, (F x, F w, F b, F r, Y y, Y s),             \
             (x, w, b, r, y, s))
@@ -57,6 +57,7 @@ KILN_WRAP(conv_transpose, ConvParams, (F x, F w, F b, F r, Y y),
   KILN_WRAP_CONV_GEMM(NAME, PARAMS, 16)
 KILN_WRAP_CONV_GEMMS(conv_gemm, ConvGemmParams)
 KILN_WRAP_CONV_GEMMS(conv_transpose_gemm, ConvTransposeGemmParams)
+KILN_WRAP_CONV_GEMMS(conv_transpose_phases, ConvTransposeGemmParams)
 KILN_WRAP_CONV_GEMMS(conv_winograd, ConvWinogradParams)
 // linear.h
 KILN_WRAP(linear, LinearParams, (F x, F w, F b, F r, Y y), (x, w, b, r, y))

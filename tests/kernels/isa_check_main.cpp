@@ -8,11 +8,11 @@
 int main() {
   kiln_test::CheckReport r;
   kiln_test::checkConvGemm(r);
-  kiln_test::checkConvTransposeGemm(r);
+  kiln_test::checkConvTranspose(r);
   kiln_test::checkConvWinograd(r);
   std::printf("%s", r.failures.c_str());
-  std::printf("[ %s ] conv_gemm, conv_transpose_gemm, conv_winograd: %d "
-              "passed, %d failed\n",
+  std::printf("[ %s ] conv_gemm, conv_transpose_gemm, conv_transpose_phases, "
+              "conv_winograd: %d passed, %d failed\n",
               kiln_test::kernelIsa(), r.passed, r.failed);
   kiln_test::CheckReport d;
   kiln_test::checkDepthwise(d);

@@ -84,26 +84,32 @@ int64_t outSize(bool transposed, int64_t in, int64_t span, int64_t s, int64_t p,
 }
 
 /// The convolutions a case is drawn from: any conv, any transposed conv,
-/// the 3x3 stride-1 dense 2-D convs of conv_winograd, or dense 2-D convs
+/// the 3x3 stride-1 dense 2-D convs of conv_winograd, dense 2-D convs
 /// with more than 1 MiB of weights and few outputs (conv_gemm streams
-/// their weights).
-enum class Kind { Conv, Transposed, Winograd, Streaming };
+/// their weights), or 1-D transposed convs with so many input channels and
+/// positions that conv_transpose_phases splits them into several panels.
+enum class Kind { Conv, Transposed, Winograd, Streaming, TransposedWide };
 
 Case makeCase(Rng &rng, int index, Kind kind) {
   Case c;
   kiln::ops::ConvGeom &g = c.g;
-  const bool transposed = kind == Kind::Transposed,
+  const bool wide = kind == Kind::TransposedWide;
+  const bool transposed = kind == Kind::Transposed || wide,
              winograd = kind == Kind::Winograd;
   const bool streaming = kind == Kind::Streaming;
   const bool pointwise = streaming && rng.next() % 2 == 0;
-  const int dims = winograd || streaming ? 2 : rng.range(1, 3);
+  const int dims = winograd || streaming ? 2 : wide ? 1 : rng.range(1, 3);
   g.n = streaming ? 1 : rng.range(1, 2);
   g.groups = winograd || streaming ? 1 : rng.range(1, 3);
   c.cinG = streaming ? (pointwise ? rng.range(2100, 2200) : rng.range(240, 300))
+           : wide    ? rng.range(200, 260)
                      : rng.range(1, transposed ? 20
                                     : winograd ? 24
                                                : 9);
-  c.coutG = streaming ? rng.range(125, 140) : rng.range(1, transposed ? 9 : 37);
+  c.coutG = streaming ? rng.range(125, 140)
+                      : rng.range(1, wide         ? 4
+                                     : transposed ? 9
+                                                  : 37);
   g.cin = g.groups * c.cinG;
   g.cout = g.groups * c.coutG;
   for (int i = 0; i < 3; ++i) {
@@ -120,11 +126,12 @@ Case makeCase(Rng &rng, int index, Kind kind) {
                               ? rng.range(0, int(std::max(g.s[i], g.d[i])) - 1)
                               : rng.range(0, 2);
     const int64_t maxIn = winograd    ? 23
+                          : wide      ? 700
                           : streaming ? 9
                           : dims == 3 ? 7
                           : dims == 2 ? 13
                                       : 70;
-    int64_t minIn = 1;
+    int64_t minIn = wide && used ? 400 : 1;
     while (outSize(transposed, std::max(minIn, int64_t(1)), span, g.s[i],
                    g.p[i], extra) < 1)
       ++minIn;
@@ -273,8 +280,12 @@ void convGemmCase(Rng &rng, int index, CheckReport &rep,
   }
 }
 
-void convTransposeGemmCase(Rng &rng, int index, CheckReport &rep) {
-  const Case c = makeCase(rng, index, Kind::Transposed);
+/// Both transposed-conv kernels on one case: conv_transpose_gemm on
+/// strip-packed weights, conv_transpose_phases on tap-blocked weights,
+/// every block height.
+void convTransposeCase(Rng &rng, int index, CheckReport &rep,
+                       Kind kind = Kind::Transposed) {
+  const Case c = makeCase(rng, index, kind);
   const kiln::ops::ConvGeom &g = c.g;
   const int64_t kvol = g.k[0] * g.k[1] * g.k[2], cols = c.coutG * kvol;
   auto p = geometryParams<kiln_rt::ConvTransposeGemmParams>(g);
@@ -295,6 +306,27 @@ void convTransposeGemmCase(Rng &rng, int index, CheckReport &rep) {
                 c.residual(), y.data(), scratch.data());
     compare(c, y,
             "conv_transpose_gemm case " + std::to_string(index) + " mr " +
+                std::to_string(mr) + ": " + c.describe(),
+            rep);
+  }
+  for (int mr : kiln_rt::kBlockHeights) {
+    p.mr = mr;
+    std::vector<float> blocked(
+        size_t(int64_t(g.groups) * kiln_rt::packed_blocks(int(cols), mr) *
+               c.cinG * mr),
+        0.0f);
+    kiln_rt::for_each_tap_blocked(int(g.groups), cols, c.cinG, mr,
+                                  [&](int64_t plain, int64_t at) {
+                                    blocked[size_t(at)] = c.w[size_t(plain)];
+                                  });
+    // Scratch as planned, poisoned: the kernel must write before it reads.
+    std::vector<float> scratch(
+        size_t(kiln_rt::conv_transpose_phases_scratch_floats(p)), NAN);
+    std::vector<float> y(c.ref.size(), 12345.0f);
+    KILN_RUN_MR(conv_transpose_phases, mr, p, c.x.data(), blocked.data(),
+                c.bias(), c.residual(), y.data(), scratch.data());
+    compare(c, y,
+            "conv_transpose_phases case " + std::to_string(index) + " mr " +
                 std::to_string(mr) + ": " + c.describe(),
             rep);
   }
@@ -381,10 +413,12 @@ void checkConvGemm(CheckReport &r) {
     convGemmCase(rng, 300 + i, r, Kind::Streaming);
 }
 
-void checkConvTransposeGemm(CheckReport &r) {
+void checkConvTranspose(CheckReport &r) {
   Rng rng{20261208};
   for (int i = 0; i < 300; ++i)
-    convTransposeGemmCase(rng, i, r);
+    convTransposeCase(rng, i, r);
+  for (int i = 0; i < 4; ++i)
+    convTransposeCase(rng, 300 + i, r, Kind::TransposedWide);
 }
 
 } // namespace kiln_test

@@ -55,8 +55,9 @@ TEST(IsaKernels, DepthwiseMatchesReference) {
   runSweep("depthwise_conv", kiln_test::checkDepthwise, 8000);
 }
 
-TEST(IsaKernels, ConvTransposeGemmMatchesReference) {
-  runSweep("conv_transpose_gemm", kiln_test::checkConvTransposeGemm, 1000);
+TEST(IsaKernels, ConvTransposeKernelsMatchReference) {
+  runSweep("conv_transpose_gemm, conv_transpose_phases",
+           kiln_test::checkConvTranspose, 3000);
 }
 
 } // namespace

@@ -24,8 +24,9 @@ const char *kernelIsa();
 /// activation, and NaN through ReLU.
 void checkConvGemm(CheckReport &r);
 
-/// conv_transpose_gemm the same way (output padding, every tile height).
-void checkConvTransposeGemm(CheckReport &r);
+/// conv_transpose_gemm and conv_transpose_phases the same way (output
+/// padding, every tile height, several panels of a wide input).
+void checkConvTranspose(CheckReport &r);
 
 /// conv_winograd (m = 2 and 4, every block height) against the reference
 /// convolution: 3x3 stride-1 2-D geometries, padding 0 to 2, sizes not a

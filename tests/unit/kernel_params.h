@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <memory>
 #include <random>
@@ -59,6 +60,16 @@ inline std::shared_ptr<std::vector<float>> randomData(int64_t n,
   for (float &x : *v)
     x = d(rng);
   return v;
+}
+
+/// The largest |a[i] - b[i]| (the sizes must match).
+inline double maxDiff(const std::vector<float> &a,
+                      const std::vector<float> &b) {
+  EXPECT_EQ(a.size(), b.size());
+  double worst = 0;
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i)
+    worst = std::max(worst, std::fabs(double(a[i]) - double(b[i])));
+  return worst;
 }
 
 } // namespace kiln

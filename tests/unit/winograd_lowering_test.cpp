@@ -22,14 +22,6 @@ namespace {
 
 using Ints = std::vector<int64_t>;
 
-double maxDiff(const std::vector<float> &a, const std::vector<float> &b) {
-  EXPECT_EQ(a.size(), b.size());
-  double worst = 0;
-  for (size_t i = 0; i < a.size() && i < b.size(); ++i)
-    worst = std::max(worst, std::fabs(double(a[i]) - double(b[i])));
-  return worst;
-}
-
 /// conv(x [1, c, h, w], 3x3, padding 1, ReLU) through pack-weights for
 /// AVX-512; expects conv_winograd with output tile `tile`.
 void checkLowering(int64_t c, int64_t h, int64_t w, int64_t tile) {

@@ -90,14 +90,7 @@ inline void conv_transpose_gemm(const ConvTransposeGemmParams &p,
             oh0[m] = ih * p.stride[1] - p.pad[1];
             ow0[m] = iw * p.stride[2] - p.pad[2];
           }
-          uk::TileSpec t;
-          t.bias = nullptr;
-          t.accumulate = false;
-          t.last = false;
-          t.residual = nullptr;
-          t.act = ACT_NONE;
-          t.rows = rows;
-          t.cols = ncols;
+          const uk::TileSpec t = uk::plain_tile(rows, ncols);
           uk::gemm_rows<MR>(cin_g, packed ? panel : xg + i0,
                             packed ? MR : int(P), bstrip, kStripCols, tile, NR,
                             t);

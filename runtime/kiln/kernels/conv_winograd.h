@@ -307,14 +307,9 @@ inline void conv_winograd_m(const ConvWinogradParams &p, const float *x,
             const int kc = p.cin - k0 < p.kc ? p.cin - k0 : p.kc;
             const float *b = v + index_t(xi) * v_xi + index_t(k0) * ld + j0;
             for (index_t cb = 0; cb < blocks; ++cb) {
-              uk::TileSpec t;
-              t.bias = nullptr;
-              t.accumulate = k0 > 0;
-              t.last = false;
-              t.residual = nullptr;
-              t.act = ACT_NONE;
-              t.rows = p.cout - int(cb) * MR < MR ? p.cout - int(cb) * MR : MR;
-              t.cols = NR;
+              const uk::TileSpec t = uk::plain_tile(
+                  p.cout - int(cb) * MR < MR ? p.cout - int(cb) * MR : MR, NR,
+                  k0 > 0);
               float *c = mbuf + index_t(xi) * m_xi + cb * MR * ld + j0;
               uk::gemm_rows<MR>(kc, uxi + (cb * p.cin + k0) * MR, MR, b, ld, c,
                                 ld, t);

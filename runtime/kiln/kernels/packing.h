@@ -55,7 +55,23 @@ inline void for_each_blocked(int groups, int cout_g, index_t k, int mr, F f) {
           packed_weight_offset(cout_g, k, mr, g, oc, kk));
 }
 
-/// Transposed convolutions are packed the other way round (their GEMM has
+/// A transposed convolution for conv_transpose_phases is packed as a conv
+/// of CG x kvol "output channels" (its taps, col = (ocg, kd, kh, kw)) over
+/// K = CIG inputs: W[g][icg][col] (PyTorch's [Cin, Cout/G, k...]) is at
+/// packed_weight_offset(CG * kvol, CIG, MR, g, col, icg). Calls f(plain,
+/// packed) for every weight.
+template <typename F>
+inline void for_each_tap_blocked(int groups, index_t cols, int cin_g, int mr,
+                                 F f) {
+  for (int g = 0; g < groups; ++g)
+    for (int icg = 0; icg < cin_g; ++icg)
+      for (index_t col = 0; col < cols; ++col)
+        f((index_t(g) * cin_g + icg) * cols + col,
+          packed_weight_offset(int(cols), cin_g, mr, g, int(col), icg));
+}
+
+/// For conv_transpose_gemm, transposed convolutions are packed the other
+/// way round (their GEMM has
 /// the weights as B, its columns (ocg, kd, kh, kw) the vector direction):
 /// W[g][icg][col] (PyTorch's [Cin, Cout/G, k...] in a group) is at
 ///   ((g * S + col / 32) * CIG + icg) * 32 + col % 32,   S = ceil(CG*kvol/32),

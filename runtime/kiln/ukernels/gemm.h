@@ -40,6 +40,20 @@ struct TileSpec {
   int rows, cols;
 };
 
+/// A tile of plain products (no bias, residual or activation) of `rows` x
+/// `cols`, started from 0 or (`accumulate`) from the values in C.
+inline TileSpec plain_tile(int rows, int cols, bool accumulate = false) {
+  TileSpec t;
+  t.bias = nullptr;
+  t.accumulate = accumulate;
+  t.last = false;
+  t.residual = nullptr;
+  t.act = ACT_NONE;
+  t.rows = rows;
+  t.cols = cols;
+  return t;
+}
+
 /// Whether the micro-kernel applies activation `act` itself.
 inline bool applies_activation(int act) {
   return act == ACT_NONE || act == ACT_RELU || act == ACT_RELU6;
