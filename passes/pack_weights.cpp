@@ -1,12 +1,13 @@
 // Pass pack-weights: every op whose op-table entry can lower itself for a
 // target (OpDef::packForTarget: conv -> conv_gemm, conv_transpose ->
-// conv_transpose_phases or conv_transpose_gemm) is replaced by its lowering, with its weights packed
-// at compile time into the GEMM kernels' layouts
+// conv_transpose_phases or conv_transpose_gemm) is replaced by its lowering,
+// with its weights packed at compile time into the GEMM kernels' layouts
 // (runtime/kiln/kernels/packing.h) and tiles chosen for this layer and this
 // target's micro-kernel (the tile table of runtime/kiln/ukernels/tiles.h):
 //   mr  conv: the block of output channels; conv_transpose_phases: the
-//       block of taps; conv_transpose_gemm: the input positions a tile; of 4, 6, 8, 12, 16, the fewest padded rows among
-//       the heights the ISA's registers hold;
+//       block of taps; conv_transpose_gemm: the input positions a tile; of 4,
+//       6, 8, 12, 16, the fewest padded rows among the heights the ISA's
+//       registers hold;
 //   kc  conv: the k chunk, so that a packed input strip (kc x NR floats)
 //       fills at most half of the L1 data cache;
 //   nr  conv: the strip width the scratch is planned for.

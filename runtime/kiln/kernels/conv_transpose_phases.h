@@ -26,21 +26,28 @@ namespace kiln_rt {
 /// (every phase planned at the largest, ceil(out / s)).
 inline int phase_extent(int out, int s) { return (out + s - 1) / s; }
 
-/// Floats of one output channel's phase planes: stride volume x phase
-/// extent volume (>= the output plane).
-inline index_t phase_plane_floats(const ConvTransposeGemmParams &p) {
-  index_t n = 1;
-  for (int i = 0; i < 3; ++i)
-    n *= index_t(p.stride[i]) * phase_extent(p.out[i], p.stride[i]);
-  return n;
-}
+/// The phase planes of one output channel: the extent T of every phase
+/// along each dim, the floats of one phase (tvol) and of all of them
+/// (plane = stride volume x tvol, >= the output plane).
+struct Phases {
+  int T[3];
+  index_t tvol, plane;
+  explicit Phases(const ConvTransposeGemmParams &p) {
+    tvol = 1;
+    for (int i = 0; i < 3; ++i) {
+      T[i] = phase_extent(p.out[i], p.stride[i]);
+      tvol *= T[i];
+    }
+    plane = tvol * p.stride[0] * p.stride[1] * p.stride[2];
+  }
+};
 
 /// Floats of scratch a conv_transpose_phases call needs: the phase planes
 /// of a group's output channels, one tile (mr x kMaxNR) and the last
 /// partial strip of the input (Cin/groups x kMaxNR).
 inline index_t
 conv_transpose_phases_scratch_floats(const ConvTransposeGemmParams &p) {
-  return index_t(p.cout / p.groups) * phase_plane_floats(p) +
+  return index_t(p.cout / p.groups) * Phases(p).plane +
          index_t(p.mr) * uk::kMaxNR + index_t(p.cin / p.groups) * uk::kMaxNR;
 }
 
@@ -106,35 +113,29 @@ struct TapRow {
   int sd, sh, sw;
 };
 
-/// The targets of taps col0 .. col0 + rows - 1 in the phase planes z (plane
-/// floats per output channel); once per block of taps.
-inline void tap_rows(const ConvTransposeGemmParams &p, index_t col0, int rows,
-                     float *z, index_t plane, TapRow *out) {
+/// The targets of taps col0 .. col0 + rows - 1 in the phase planes z (ph
+/// their geometry); once per block of taps.
+inline void tap_rows(const ConvTransposeGemmParams &p, const Phases &ph,
+                     index_t col0, int rows, float *z, TapRow *out) {
   const int K0 = p.k[0], K1 = p.k[1], K2 = p.k[2];
   const index_t kvol = index_t(K0) * K1 * K2;
-  const index_t tvol = index_t(phase_extent(p.out[0], p.stride[0])) *
-                       phase_extent(p.out[1], p.stride[1]) *
-                       phase_extent(p.out[2], p.stride[2]);
   for (int m = 0; m < rows; ++m) {
     const index_t col = col0 + m;
     const int kk = int(col % kvol);
     const TapDim d = tap_dim(p, 0, kk / K2 / K1),
                  h = tap_dim(p, 1, kk / K2 % K1), w = tap_dim(p, 2, kk % K2);
-    out[m] = {z + (col / kvol) * plane +
+    out[m] = {z + (col / kvol) * ph.plane +
                   ((index_t(d.r) * p.stride[1] + h.r) * p.stride[2] + w.r) *
-                      tvol,
+                      ph.tvol,
               d.shift, h.shift, w.shift};
   }
 }
 
 /// Adds tile rows [0, rows) (to the taps `taps`, columns the strip's runs)
 /// into their phase planes.
-inline void add_tile(const ConvTransposeGemmParams &p, const float *tile,
-                     int ldt, int rows, const TapRow *taps, const Run *runs,
-                     int nruns) {
-  const int T0 = phase_extent(p.out[0], p.stride[0]),
-            T1 = phase_extent(p.out[1], p.stride[1]),
-            T2 = phase_extent(p.out[2], p.stride[2]);
+inline void add_tile(const Phases &ph, const float *tile, int ldt, int rows,
+                     const TapRow *taps, const Run *runs, int nruns) {
+  const int T0 = ph.T[0], T1 = ph.T[1], T2 = ph.T[2];
   for (int m = 0; m < rows; ++m) {
     const TapRow &tap = taps[m];
     const float *trow = tile + index_t(m) * ldt;
@@ -174,11 +175,10 @@ inline void conv_transpose_phases(const ConvTransposeGemmParams &p,
   const index_t cols = cout_g * kvol, blocks = packed_blocks(int(cols), MR);
   const index_t P = index_t(p.in[0]) * p.in[1] * p.in[2];
   const index_t Q = index_t(p.out[0]) * p.out[1] * p.out[2];
-  const index_t plane = phase_plane_floats(p);
+  const Phases ph(p);
+  const index_t plane = ph.plane, tvol = ph.tvol;
   const int S0 = p.stride[0], S1 = p.stride[1], S2 = p.stride[2];
-  const int T0 = phase_extent(p.out[0], S0), T1 = phase_extent(p.out[1], S1),
-            T2 = phase_extent(p.out[2], S2);
-  const index_t tvol = index_t(T0) * T1 * T2;
+  const int T1 = ph.T[1], T2 = ph.T[2];
   float *z = scratch, *tile = z + cout_g * plane,
         *tail = tile + MR * uk::kMaxNR;
   const index_t strips = (P + NR - 1) / NR, full = P / NR;
@@ -205,7 +205,7 @@ inline void conv_transpose_phases(const ConvTransposeGemmParams &p,
         for (index_t cb = 0; cb < blocks; ++cb) {
           uk::TileSpec t = uk::plain_tile(
               cols - cb * MR < MR ? int(cols - cb * MR) : MR, NR);
-          d::tap_rows(p, cb * MR, t.rows, z, plane, taps);
+          d::tap_rows(p, ph, cb * MR, t.rows, z, taps);
           for (index_t st = s0; st < s1; ++st) {
             const index_t p0 = st * NR;
             const int nv = P - p0 < NR ? int(P - p0) : NR;
@@ -215,7 +215,7 @@ inline void conv_transpose_phases(const ConvTransposeGemmParams &p,
                               packed ? tail : xg + p0, packed ? NR : P, tile,
                               NR, t);
             const int nruns = d::strip_runs(p, p0, nv, runs);
-            d::add_tile(p, tile, NR, t.rows, taps, runs, nruns);
+            d::add_tile(ph, tile, NR, t.rows, taps, runs, nruns);
           }
         }
       }
