@@ -19,13 +19,19 @@ int main() {
   std::printf("%s", d.failures.c_str());
   std::printf("[ %s ] depthwise_conv: %d passed, %d failed\n",
               kiln_test::kernelIsa(), d.passed, d.failed);
+  kiln_test::CheckReport m;
+  kiln_test::checkMaxPool(m);
+  std::printf("%s", m.failures.c_str());
+  std::printf("[ %s ] max_pool: %d passed, %d failed\n", kiln_test::kernelIsa(),
+              m.passed, m.failed);
   kiln_test::CheckReport v;
   kiln_test::checkVecMath(v);
   std::printf("%s", v.failures.c_str());
   std::printf("[ %s ] vector math: %d passed, %d failed\n",
               kiln_test::kernelIsa(), v.passed, v.failed);
   return v.failed == 0 && v.passed > 1000 && r.failed == 0 && r.passed > 3000 &&
-                 d.failed == 0 && d.passed > 8000
+                 d.failed == 0 && d.passed > 8000 && m.failed == 0 &&
+                 m.passed > 590
              ? 0
              : 1;
 }

@@ -51,6 +51,10 @@ TEST(IsaKernels, VecMathMatchesReference) {
            kiln_test::checkVecMath, 1000);
 }
 
+TEST(IsaKernels, MaxPoolMatchesReference) {
+  runSweep("max_pool", kiln_test::checkMaxPool, 590);
+}
+
 TEST(IsaKernels, DepthwiseMatchesReference) {
   runSweep("depthwise_conv", kiln_test::checkDepthwise, 8000);
 }

@@ -40,6 +40,12 @@ void checkConvWinograd(CheckReport &r);
 /// broadcast binary and global average pooling against double loops.
 void checkVecMath(CheckReport &r);
 
+/// max_pool (no indices) against a window loop: 1-3-d windows of sizes 1
+/// to 4, strides 1 to 3, padding, dilation, rows of up to 80 outputs (the
+/// vector tiles, the overlapping last tile and the edges one by one), NaN
+/// and -inf inputs.
+void checkMaxPool(CheckReport &r);
+
 /// depthwise_conv against the reference convolution: the sweep of
 /// tests/unit/depthwise_check.h (kernel sizes, strides, padding, dilation,
 /// row widths around the vector width, bias, residual, every activation,

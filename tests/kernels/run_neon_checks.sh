@@ -12,7 +12,7 @@ fi
 mkdir -p "$work"
 "$cxx" -std=c++17 -O2 -Wall -Wextra -Werror -static -I "$src" -I "$src/runtime" \
   "$src/tests/kernels/isa_checks.cpp" "$src/tests/kernels/depthwise_checks.cpp" \
-  "$src/tests/kernels/vmath_checks.cpp" \
+  "$src/tests/kernels/pool_checks.cpp" "$src/tests/kernels/vmath_checks.cpp" \
   "$src/tests/kernels/isa_check_main.cpp" \
   -o "$work/isa_checks_neon"
 "$qemu" "$work/isa_checks_neon"
