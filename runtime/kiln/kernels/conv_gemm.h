@@ -128,27 +128,54 @@ inline Columns run_columns(const ConvGemmParams &p, const Run &run, int kw) {
   return {iw0, lo, hi};
 }
 
-/// The input row (depth id, row ih) of channel plane xc, or null in the
-/// padding.
-inline const float *input_row(const ConvGemmParams &p, const float *xc, int id,
-                              int ih) {
-  return id >= 0 && id < p.in[0] && ih >= 0 && ih < p.in[1]
-             ? xc + (index_t(id) * p.in[1] + ih) * p.in[2]
-             : nullptr;
-}
-
-/// Steps (kh, kd) to the next row group of the kernel, and the channel
-/// plane xc when kd wraps.
-inline void next_group(const ConvGemmParams &p, int &kh, int &kd,
-                       const float *&xc, index_t in_plane) {
-  if (++kh == p.k[1]) {
-    kh = 0;
-    if (++kd == p.k[0]) {
-      kd = 0;
-      xc += in_plane;
+/// The input rows one kernel column of a run reads, row group by row group
+/// (G = (channel, kd, kh) in order): the row's depth, height and offset in
+/// the group input stepped by additions, all in locals (LLVM would reload
+/// the parameters from p after every masked store, which may alias them).
+class RowWalk {
+public:
+  RowWalk(const ConvGemmParams &p, const Run &run, int iw0, index_t G)
+      : K0_(p.k[0]), K1_(p.k[1]), I0_(p.in[0]), I1_(p.in[1]), dd_(p.dil[0]),
+        dh_(p.dil[1]), d0_(run.d0), h0_(run.h0) {
+    const index_t row = p.in[2], plane = index_t(p.in[1]) * row;
+    step_h_ = dh_ * row;
+    wrap_h_ = dd_ * plane - K1_ * step_h_;
+    wrap_d_ = index_t(p.in[0]) * plane - K0_ * dd_ * plane;
+    kh_ = int(G % K1_);
+    kd_ = int(G / K1_ % K0_);
+    id_ = d0_ + kd_ * dd_;
+    ih_ = h0_ + kh_ * dh_;
+    off_ = (G / K1_ / K0_) * I0_ * plane + index_t(id_) * plane +
+           index_t(ih_) * row + iw0;
+  }
+  /// Whether the current row is inside the input (not padding).
+  bool inside() const {
+    return unsigned(id_) < unsigned(I0_) && unsigned(ih_) < unsigned(I1_);
+  }
+  /// The current row's first column (iw0) in group input xg; only inside().
+  const float *row(const float *xg) const { return xg + off_; }
+  /// On to the next row group.
+  void next() {
+    off_ += step_h_;
+    ih_ += dh_;
+    if (++kh_ == K1_) {
+      kh_ = 0;
+      ih_ = h0_;
+      id_ += dd_;
+      off_ += wrap_h_;
+      if (++kd_ == K0_) {
+        kd_ = 0;
+        id_ = d0_;
+        off_ += wrap_d_;
+      }
     }
   }
-}
+
+private:
+  int K0_, K1_, I0_, I1_, dd_, dh_, d0_, h0_;
+  int kh_, kd_, id_, ih_;
+  index_t step_h_, wrap_h_, wrap_d_, off_;
+};
 
 /// Rows k0 + r0 + n * K2 (n < count) of a strip for one run and kernel
 /// column kw, the first at group G = (channel, kd, kh): masked vector loads
@@ -162,12 +189,16 @@ inline void pack_tap_masked(const ConvGemmParams &p, const float *xg,
                             int count, float *strip) {
   static_assert(SW == 1 || SW == 2, "strides 1 and 2");
   constexpr int L = W::kLanes, NR = uk::kNR;
-  const int K0 = p.k[0], K1 = p.k[1], K2 = p.k[2];
-  const index_t in_plane = index_t(p.in[0]) * p.in[1] * p.in[2];
+  const int K2 = p.k[2];
   const Columns cols = run_columns(p, run, kw);
-  typename W::Mask load[SW * NR / L], store[NR / L];
+  // The masks, made once; the loops over the tile's vectors are unrolled so
+  // that they stay in registers.
+  typename W::Mask load[SW * NR / L] = {}, store[NR / L] = {};
   const int nvec = (run.len + L - 1) / L;
-  for (int v = 0; v < nvec; ++v) {
+#pragma GCC unroll 8
+  for (int v = 0; v < NR / L; ++v) {
+    if (v >= nvec)
+      break;
     if (SW == 1) {
       load[v] = W::range_mask(cols.lo - v * L, cols.hi - v * L);
     } else {
@@ -177,15 +208,16 @@ inline void pack_tap_masked(const ConvGemmParams &p, const float *xg,
     }
     store[v] = W::range_mask(0, run.len - v * L);
   }
-  int kh = int(G % K1), kd = int(G / K1 % K0);
-  const float *xc = xg + (G / K1 / K0) * in_plane;
+  RowWalk rows(p, run, cols.iw0, G);
   float *d = strip + index_t(r0) * NR + run.j;
-  for (int n = 0; n < count; ++n, d += index_t(K2) * NR) {
-    const float *row =
-        input_row(p, xc, run.d0 + kd * p.dil[0], run.h0 + kh * p.dil[1]);
-    if (row) {
-      const float *s = row + cols.iw0;
-      for (int v = 0; v < nvec; ++v) {
+  const index_t dstep = index_t(K2) * NR;
+  for (int n = 0; n < count; ++n, d += dstep, rows.next()) {
+    if (rows.inside()) {
+      const float *s = rows.row(xg);
+#pragma GCC unroll 8
+      for (int v = 0; v < NR / L; ++v) {
+        if (v >= nvec)
+          break;
         typename W::V x;
         if constexpr (SW == 1)
           x = W::load_masked(s + v * L, load[v]);
@@ -195,10 +227,13 @@ inline void pack_tap_masked(const ConvGemmParams &p, const float *xg,
         W::store_masked(d + v * L, x, store[v]);
       }
     } else {
-      for (int v = 0; v < nvec; ++v)
+#pragma GCC unroll 8
+      for (int v = 0; v < NR / L; ++v) {
+        if (v >= nvec)
+          break;
         W::store_masked(d + v * L, W::zero(), store[v]);
+      }
     }
-    next_group(p, kh, kd, xc, in_plane);
   }
 }
 
@@ -207,27 +242,23 @@ inline void pack_tap_masked(const ConvGemmParams &p, const float *xg,
 inline void pack_tap(const ConvGemmParams &p, const float *xg, const Run &run,
                      int kw, index_t G, int r0, int count, float *strip) {
   constexpr int NR = uk::kNR;
-  const int K0 = p.k[0], K1 = p.k[1], K2 = p.k[2], sw = p.stride[2];
-  const index_t in_plane = index_t(p.in[0]) * p.in[1] * p.in[2];
+  const int K2 = p.k[2], sw = p.stride[2];
   const Columns cols = run_columns(p, run, kw);
   const bool padded = cols.lo > 0 || cols.hi < run.len;
-  int kh = int(G % K1), kd = int(G / K1 % K0);
-  const float *xc = xg + (G / K1 / K0) * in_plane;
+  RowWalk rows(p, run, cols.iw0, G);
   float *d = strip + index_t(r0) * NR + run.j;
-  for (int n = 0; n < count; ++n, d += index_t(K2) * NR) {
-    const float *row =
-        input_row(p, xc, run.d0 + kd * p.dil[0], run.h0 + kh * p.dil[1]);
-    if (!row || padded)
+  for (int n = 0; n < count; ++n, d += index_t(K2) * NR, rows.next()) {
+    const bool inside = rows.inside();
+    if (!inside || padded)
       zero_span(d, run.len);
-    if (row) {
-      const float *s = row + cols.iw0;
+    if (inside) {
+      const float *s = rows.row(xg);
       if (sw == 1)
         copy_span(d + cols.lo, s + cols.lo, cols.hi - cols.lo);
       else
         for (int t = cols.lo; t < cols.hi; ++t)
           d[t] = s[t * sw];
     }
-    next_group(p, kh, kd, xc, in_plane);
   }
 }
 
