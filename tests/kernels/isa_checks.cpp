@@ -21,17 +21,6 @@ const char *kernelIsa() { return kiln_rt::uk::kIsa; }
 
 namespace {
 
-/// A small deterministic generator (the same sequence on every target).
-struct Rng {
-  uint64_t s;
-  uint32_t next() {
-    s = s * 6364136223846793005ull + 1442695040888963407ull;
-    return uint32_t(s >> 33);
-  }
-  int range(int lo, int hi) { return lo + int(next() % uint32_t(hi - lo + 1)); }
-  float uniform() { return float(next() % 2000001u) / 1000000.0f - 1.0f; }
-};
-
 /// Runs KERNEL<MR> for the block height `mr`.
 #define KILN_RUN_MR(KERNEL, mr, ...)                                           \
   switch (mr) {                                                                \

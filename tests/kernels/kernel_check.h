@@ -4,9 +4,21 @@
 // (isa_check_main.cpp). Free of GoogleTest so that it cross-compiles.
 #pragma once
 
+#include <stdint.h>
 #include <string>
 
 namespace kiln_test {
+
+/// A small deterministic generator (the same sequence on every target).
+struct Rng {
+  uint64_t s;
+  uint32_t next() {
+    s = s * 6364136223846793005ull + 1442695040888963407ull;
+    return uint32_t(s >> 33);
+  }
+  int range(int lo, int hi) { return lo + int(next() % uint32_t(hi - lo + 1)); }
+  float uniform() { return float(next() % 2000001u) / 1000000.0f - 1.0f; }
+};
 
 /// Counts of checked cases and the first failures, as text.
 struct CheckReport {

@@ -13,15 +13,6 @@
 namespace kiln_test {
 namespace {
 
-struct Rng {
-  uint64_t s;
-  uint32_t next() {
-    s = s * 6364136223846793005ull + 1442695040888963407ull;
-    return uint32_t(s >> 33);
-  }
-  int range(int lo, int hi) { return lo + int(next() % uint32_t(hi - lo + 1)); }
-};
-
 /// PyTorch's max pooling of one output: the largest value of the window's
 /// inputs (the padding is -inf), NaN if the window holds a NaN.
 float referenceMax(const kiln_rt::PoolParams &p, const float *xp, int od,
