@@ -57,8 +57,11 @@ void ModelBuilder::parseTop() {
     weightsPath = (std::filesystem::path(file_).parent_path() /
                    root_.at("weights").asString())
                       .string();
-  if (weightsPath)
+  if (weightsPath) {
+    if (options_.beforeReadingWeights)
+      options_.beforeReadingWeights(*weightsPath);
     weights_ = SafetensorsFile::open(*weightsPath);
+  }
 
   JsonNode inputs = root_.at("inputs");
   inputs.expectArray();

@@ -3,6 +3,7 @@
 
 #include "ir/graph.h"
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -17,6 +18,9 @@ struct LoadOptions {
   std::map<std::string, std::string> defines;
   /// `--weights FILE`: overrides the JSON's `weights`.
   std::optional<std::string> weightsFile;
+  /// Called with the weights file's path before it is read (the driver
+  /// may prepare the process for a large file; see tools/kiln/huge_pages.h).
+  std::function<void(const std::string &weightsPath)> beforeReadingWeights;
 };
 
 /// Reads `jsonPath` and its weights and builds the IR graph (verified).

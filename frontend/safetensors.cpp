@@ -116,10 +116,19 @@ std::string readWholeFile(const std::string &path) {
     throw Error(path, "",
                 std::string("cannot open safetensors file: ") +
                     std::strerror(errno));
+  // One allocation of the file's size and one read into it (appending
+  // chunks to a growing string copied AlexNet's 244 MB several times); then
+  // whatever a file that grew meanwhile still holds.
   std::string bytes;
+  std::error_code sizeEc;
+  const uintmax_t expected = std::filesystem::file_size(path, sizeEc);
+  if (!sizeEc && expected > 0 && expected < (uintmax_t(1) << 40)) {
+    bytes.resize(size_t(expected));
+    bytes.resize(std::fread(bytes.data(), 1, bytes.size(), f));
+  }
   char buf[1 << 16];
   size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0)
+  while (!std::ferror(f) && (n = std::fread(buf, 1, sizeof buf, f)) > 0)
     bytes.append(buf, n);
   bool failed = std::ferror(f) != 0;
   int err = errno;

@@ -3,12 +3,14 @@
 #include "support/error.h"
 #include "tools/kiln/cli.h"
 #include "tools/kiln/commands.h"
+#include "tools/kiln/huge_pages.h"
 
 #include <cstdio>
 #include <cstring>
 #include <new>
 
 int main(int argc, char **argv) {
+  kiln::rememberCommandLine(argc, argv);
   if (argc == 2 && std::strcmp(argv[1], "--version") == 0)
     return kiln::commands::version();
   if (argc == 2 && std::strcmp(argv[1], "--list-passes") == 0)

@@ -3,6 +3,7 @@
 #include "frontend/model_loader.h"
 #include "passes/pass_manager.h"
 #include "tools/kiln/commands.h"
+#include "tools/kiln/huge_pages.h"
 
 #include <cstdio>
 #include <filesystem>
@@ -35,7 +36,9 @@ void optimize(Graph &g, const cli::Options &o, bool optimizeByDefault) {
 
 std::unique_ptr<Graph> load(const cli::Options &o, bool optimizeByDefault) {
   std::vector<std::string> warnings;
-  auto g = loadModel(o.model, o.load, &warnings);
+  LoadOptions lo = o.load;
+  lo.beforeReadingWeights = useHugePagesFor;
+  auto g = loadModel(o.model, lo, &warnings);
   for (const auto &w : warnings)
     std::fprintf(stderr, "kiln: warning: %s\n", w.c_str());
   optimize(*g, o, optimizeByDefault);

@@ -4,6 +4,8 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <fstream>
+#include <sstream>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -49,6 +51,69 @@ int runProgram(const std::vector<std::string> &argv, const std::string &cwd,
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+Program startProgram(const std::vector<std::string> &argv,
+                     const std::string &cwd, const std::string &logPath) {
+  Program p;
+  p.log_ = logPath;
+  int fd =
+      open(logPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    p.error_ = logPath + ": " + std::strerror(errno);
+    return p;
+  }
+  pid_t pid = fork();
+  if (pid < 0) {
+    p.error_ = std::strerror(errno);
+    close(fd);
+    return p;
+  }
+  if (pid == 0) {
+    dup2(fd, 1);
+    dup2(fd, 2);
+    if (!cwd.empty() && chdir(cwd.c_str()) != 0)
+      _exit(126);
+    std::vector<char *> args;
+    for (const auto &a : argv)
+      args.push_back(const_cast<char *>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    const char *msg = "cannot execute the program\n";
+    (void)!write(2, msg, std::strlen(msg));
+    _exit(127);
+  }
+  close(fd);
+  p.pid_ = int(pid);
+  return p;
+}
+
+Program::Program(Program &&other) noexcept
+    : pid_(other.pid_), log_(std::move(other.log_)),
+      error_(std::move(other.error_)) {
+  other.pid_ = -1;
+}
+
+Program::~Program() {
+  std::string ignored;
+  wait(ignored);
+}
+
+int Program::wait(std::string &output) {
+  if (pid_ < 0) {
+    output = error_;
+    return -1;
+  }
+  int status = 0;
+  while (waitpid(pid_t(pid_), &status, 0) < 0 && errno == EINTR) {
+  }
+  pid_ = -1;
+  std::ifstream in(log_, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  output = text.str();
+  error_ = "the program was already waited for";
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
