@@ -175,7 +175,8 @@ inline void max_pool_span(const PoolParams &p, const float *xp, int od, int oh,
 /// Max pooling; a NaN in a window propagates, as in PyTorch. `indices`
 /// (optional) receives the flat offset of each maximum within its input
 /// plane (see max_pool_point). Without indices, the outputs go in tiles of
-/// the ISA's vector width (4 lanes without SIMD registers).
+/// the ISA's vector width (4 lanes for the portable 4-float vector; one
+/// output at a time on one-lane ISAs).
 inline void max_pool(const PoolParams &p, const float *x, float *y,
                      int32_t *indices) {
   namespace d = pool_detail;
@@ -190,9 +191,13 @@ inline void max_pool(const PoolParams &p, const float *x, float *y,
     for (int od = 0; od < p.out[0]; ++od)
       for (int oh = 0; oh < p.out[1]; ++oh) {
         const index_t row = (index_t(od) * p.out[1] + oh) * OW;
-        if (ip) {
+        // With indices, and on one-lane ISAs (a Cortex-M's FPU: tiles
+        // would save little there and cost 2.9 KB of flash), one output at
+        // a time.
+        if (ip || uk::Vec::kLanes == 1) {
           for (int ow = 0; ow < OW; ++ow)
-            max_pool_point(p, xp, od, oh, ow, yp + row + ow, ip + row + ow);
+            max_pool_point(p, xp, od, oh, ow, yp + row + ow,
+                           ip ? ip + row + ow : nullptr);
         } else if (p.stride[2] == 1) {
           d::max_pool_span<W, 1>(p, xp, od, oh, yp + row, 0, OW);
         } else if (p.stride[2] == 2) {
