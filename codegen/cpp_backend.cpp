@@ -262,7 +262,9 @@ GeneratedFiles generateCpp(const Graph &g, const CppOptions &o) {
                                                    : op->result(size_t(-1 - a));
         call += ", " + (v ? ref(v) : std::string("nullptr"));
       }
-      e.line(call + ");");
+      // KILN_SPECIALISE (kernels/common.h): the kernel inlined at this
+      // call with its constant parameters.
+      e.line("KILN_SPECIALISE(" + call + "));");
     }
   }
   for (const auto &[idx, v] : plan.outputCopies) {

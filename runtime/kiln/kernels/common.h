@@ -12,6 +12,21 @@
 #define INFINITY (__builtin_inff()) // as <math.h> defines it
 #endif
 
+/// A kernel call of the C++ backend's generated code, specialised for its
+/// call site when optimising for speed: the call and every call inside it
+/// inlined (GCC / Clang `flatten`), so that the kernel's constant parameter
+/// struct folds into its loops (kernel sizes, strides, divisions by
+/// constants), as the LLVM backend's specialisation does; one copy of the
+/// kernels per call site. At -O0 and at -Os / -Oz (firmware: one copy of
+/// each kernel in flash), a plain call.
+#if defined(__GNUC__) && defined(__OPTIMIZE__) && !defined(__OPTIMIZE_SIZE__)
+#define KILN_SPECIALISE(call)                                                  \
+  [&]() __attribute__((flatten)) { call; }                                     \
+  ()
+#else
+#define KILN_SPECIALISE(call) call
+#endif
+
 namespace kiln_rt {
 
 /// The float math the kernels use (the same libm functions in both modes).

@@ -80,8 +80,11 @@ inline void conv_transpose_gemm(const ConvTransposeGemmParams &p,
         for (index_t i0 = 0; i0 < P; i0 += MR) {
           const int rows = P - i0 < MR ? int(P - i0) : MR;
           const bool packed = i0 == tail;
-          // Output coordinates of each row's taps at k = 0.
+          // Output coordinates of each row's taps at k = 0, its offset in
+          // an output plane, and whether every tap lands inside the output.
           int od0[MR], oh0[MR], ow0[MR];
+          index_t off0[MR];
+          bool inside[MR];
           for (int m = 0; m < rows; ++m) {
             const index_t i = i0 + m;
             const int iw = int(i % p.in[2]), ih = int(i / p.in[2] % p.in[1]),
@@ -89,25 +92,47 @@ inline void conv_transpose_gemm(const ConvTransposeGemmParams &p,
             od0[m] = id * p.stride[0] - p.pad[0];
             oh0[m] = ih * p.stride[1] - p.pad[1];
             ow0[m] = iw * p.stride[2] - p.pad[2];
+            off0[m] = (index_t(od0[m]) * p.out[1] + oh0[m]) * p.out[2] + ow0[m];
+            inside[m] =
+                od0[m] >= 0 && od0[m] + (K0 - 1) * p.dil[0] < p.out[0] &&
+                oh0[m] >= 0 && oh0[m] + (K1 - 1) * p.dil[1] < p.out[1] &&
+                ow0[m] >= 0 && ow0[m] + (K2 - 1) * p.dil[2] < p.out[2];
           }
           const uk::TileSpec t = uk::plain_tile(rows, ncols);
           uk::gemm_rows<MR>(cin_g, packed ? panel : xg + i0,
                             packed ? MR : int(P), bstrip, kStripCols, tile, NR,
                             t);
-          // col2im: each column is one output channel and kernel tap.
+          // col2im: each column is one output channel and kernel tap, the
+          // columns consecutive, so the tap (ocg, kd, kh, kw) steps like an
+          // odometer from the tile's first column (no division per column).
+          int ocg = int(c0 / kvol);
+          const int kk0 = int(c0 % kvol);
+          int kw = kk0 % K2, kh = kk0 / K2 % K1, kd = kk0 / K2 / K1;
           for (int j = 0; j < ncols; ++j) {
-            const index_t col = c0 + j;
-            const int ocg = int(col / kvol), kk = int(col % kvol);
-            const int kw = kk % K2, kh = kk / K2 % K1, kd = kk / K2 / K1;
             float *yc = yg + index_t(ocg) * Q;
             const int dd = kd * p.dil[0], dh = kh * p.dil[1],
                       dw = kw * p.dil[2];
+            const index_t toff = (index_t(dd) * p.out[1] + dh) * p.out[2] + dw;
             for (int m = 0; m < rows; ++m) {
+              if (inside[m]) {
+                yc[off0[m] + toff] += tile[m * NR + j];
+                continue;
+              }
               const int od = od0[m] + dd, oh = oh0[m] + dh, ow = ow0[m] + dw;
               if (od >= 0 && od < p.out[0] && oh >= 0 && oh < p.out[1] &&
                   ow >= 0 && ow < p.out[2])
                 yc[(index_t(od) * p.out[1] + oh) * p.out[2] + ow] +=
                     tile[m * NR + j];
+            }
+            if (++kw == K2) {
+              kw = 0;
+              if (++kh == K1) {
+                kh = 0;
+                if (++kd == K0) {
+                  kd = 0;
+                  ++ocg;
+                }
+              }
             }
           }
         }
