@@ -18,8 +18,10 @@
 /// struct folds into its loops (kernel sizes, strides, divisions by
 /// constants), as the LLVM backend's specialisation does; one copy of the
 /// kernels per call site. At -O0 and at -Os / -Oz (firmware: one copy of
-/// each kernel in flash), a plain call.
-#if defined(__GNUC__) && defined(__OPTIMIZE__) && !defined(__OPTIMIZE_SIZE__)
+/// each kernel in flash), a plain call. Defining it before (e.g.
+/// -D'KILN_SPECIALISE(call)=call') keeps generic kernels.
+#ifdef KILN_SPECIALISE
+#elif defined(__GNUC__) && defined(__OPTIMIZE__) && !defined(__OPTIMIZE_SIZE__)
 #define KILN_SPECIALISE(call)                                                  \
   [&]() __attribute__((flatten)) { call; }                                     \
   ()
