@@ -25,9 +25,10 @@ std::vector<float> randomVector(size_t n, unsigned seed) {
 }
 
 // ResNet-18 layer1: 64 -> 64 channels, 3x3, 56x56, batch 1, as an implicit
-// GEMM (Winograd off) with the tile pack-weights chooses on AVX-512: blocks
-// of 8 output channels (4 where the ISA holds fewer rows), k in 3 chunks of
-// 192, strips of the ISA's tile width.
+// GEMM (Winograd off): blocks of 8 output channels (4 where the ISA holds
+// fewer rows), k in 3 chunks of 192 (pack-weights picks 192 for AVX2, 116
+// for AVX-512: close enough to time the epilogues), strips of the ISA's
+// tile width.
 constexpr int kMR = kiln_rt::uk::Vec::kMaxRows >= 8 ? 8 : 4;
 constexpr kiln_rt::ConvGemmParams convParams(int act) {
   return {1,

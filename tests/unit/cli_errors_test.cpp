@@ -333,8 +333,37 @@ TEST(ErrorsCli, BuildWithFailingCompilerLeavesNoProgram) {
                   "echo 'fake-cxx: error: something failed' >&2\n"
                   "exit 1\n");
   fs::permissions(fake, fs::perms::owner_all);
-  for (const std::string &cxx :
-       {std::string("false"), fake.string(), std::string("/nonexistent/c++")}) {
+  // Compilers that fail at one step only (the others run the real c++):
+  // the link (which writes its -o file first), or the generated main's
+  // compile, which runs in a second process.
+  const std::string realOrFail =
+      "#!/bin/sh\n"
+      "out=; fail=\n"
+      "for a in \"$@\"; do\n"
+      "  case \"$a\" in %s) fail=1 ;; esac\n"
+      "done\n"
+      "prev=\n"
+      "for a in \"$@\"; do [ \"$prev\" = -o ] && out=$a; prev=$a; done\n"
+      "if [ -n \"$fail\" ]; then echo partial > \"$out\";\n"
+      "  echo 'fake-cxx: error: this step fails' >&2; exit 1; fi\n"
+      "exec c++ \"$@\"\n";
+  auto script = [&](const char *name, const char *pattern) {
+    fs::path f = dir.path() / name;
+    std::string text = realOrFail;
+    text.replace(text.find("%s"), 2, pattern);
+    writeFile(f, text);
+    fs::permissions(f, fs::perms::owner_all);
+    return f.string();
+  };
+  const std::string failLink = script("fail-link.sh", "-static");
+  const std::string failMain = script("fail-main.sh", "*_main.cpp");
+  struct Case {
+    std::string cxx, step; // the step the message must name
+  };
+  for (const Case &c : {Case{"false", ""}, Case{fake.string(), ""},
+                        Case{"/nonexistent/c++", ""}, Case{failLink, "-static"},
+                        Case{failMain, "_main.cpp"}}) {
+    const std::string &cxx = c.cxx;
     SCOPED_TRACE(cxx);
     fs::path prog = dir.path() / "prog";
     KilnRun r =
@@ -343,6 +372,10 @@ TEST(ErrorsCli, BuildWithFailingCompilerLeavesNoProgram) {
     EXPECT_TRUE(failedCleanly(r));
     EXPECT_NE(r.err.find("compiler failed"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find(prog.string()), std::string::npos) << r.err;
+    if (!c.step.empty()) {
+      EXPECT_NE(r.err.find(c.step), std::string::npos) << r.err;
+      EXPECT_NE(r.err.find("this step fails"), std::string::npos) << r.err;
+    }
     EXPECT_FALSE(fs::exists(prog)) << listing(dir.path());
     EXPECT_FALSE(fs::exists(dir.path() / "prog.kiln-tmp"))
         << listing(dir.path());

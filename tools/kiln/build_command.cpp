@@ -148,32 +148,35 @@ int build(const cli::Options &o) {
   files = notYetWritten(std::move(files), mainFiles);
   writeFiles(dir, files);
   if (!o.keepSources.empty()) {
-    writeFiles(o.keepSources, mainFiles);
-    writeFiles(o.keepSources, files);
+    GeneratedFiles all = mainFiles;
+    all.insert(all.end(), files.begin(), files.end());
+    writeFiles(o.keepSources, all);
   }
 
-  std::string log;
   if (!llvm) {
+    std::string log;
     const std::vector<std::string> args =
         compilerArgs(o, cxx, true, {g->name + ".cpp"}, g->name + ".o");
     int rc = runProgram(args, dir, log);
     if (rc != 0)
       compilerFailed(o, rc, args, log);
   }
-  int rc = mainCompile.wait(log);
+  std::string mainLog;
+  int rc = mainCompile.wait(mainLog);
   if (rc != 0)
-    compilerFailed(o, rc, mainArgs, log);
+    compilerFailed(o, rc, mainArgs, mainLog);
 
   fs::path out = fs::absolute(o.output);
   fs::path staged = out;
   staged += ".kiln-tmp";
   const std::vector<std::string> linkArgs =
       compilerArgs(o, cxx, false, {g->name + ".o", mainObj}, staged.string());
-  rc = runProgram(linkArgs, dir, log);
+  std::string linkLog;
+  rc = runProgram(linkArgs, dir, linkLog);
   if (rc != 0) {
     std::error_code ec;
     fs::remove(staged, ec);
-    compilerFailed(o, rc, linkArgs, log);
+    compilerFailed(o, rc, linkArgs, linkLog);
   }
   std::error_code ec;
   fs::rename(staged, out, ec);

@@ -69,7 +69,8 @@ optimisation (compile, build, opt; run and info only when asked):
                           compiler (default), or an LLVM backend object
                           linked with the generated main
   --cxx=COMPILER          build: the C++ compiler (default $CXX, else c++)
-  --cxxflag=FLAG          build: an extra compiler flag (repeatable)
+  --cxxflag=FLAG          build: an extra compiler flag for every compile and
+                          the link (repeatable)
   --keep-sources=DIR      build: also write the generated sources to DIR
 )";
 }

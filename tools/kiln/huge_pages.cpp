@@ -1,11 +1,13 @@
 // Executing the driver again with glibc's huge-page tunable (huge_pages.h).
 #include "tools/kiln/huge_pages.h"
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -43,17 +45,26 @@ void useHugePagesFor(const std::string &weightsPath) {
   const char *off = std::getenv("KILN_HUGE_PAGES");
   if (off && std::strcmp(off, "0") == 0)
     return;
-  const char *old = std::getenv("GLIBC_TUNABLES");
-  if (old && std::strstr(old, "glibc.malloc.hugetlb"))
+  const char *tun = std::getenv("GLIBC_TUNABLES");
+  // A copy: setenv may invalidate what getenv returned.
+  const std::optional<std::string> old =
+      tun ? std::optional<std::string>(tun) : std::nullopt;
+  if (old && old->find("glibc.malloc.hugetlb") != std::string::npos)
     return;
   uintmax_t minBytes = uintmax_t(64) << 20;
-  if (const char *m = std::getenv("KILN_HUGE_PAGES_MIN_BYTES"))
-    minBytes = std::strtoull(m, nullptr, 10);
+  if (const char *m = std::getenv("KILN_HUGE_PAGES_MIN_BYTES")) {
+    // A bad value keeps the default.
+    char *end = nullptr;
+    errno = 0;
+    const unsigned long long v = std::strtoull(m, &end, 10);
+    if (*m && end && !*end && errno == 0)
+      minBytes = v;
+  }
   std::error_code ec;
   const uintmax_t bytes = std::filesystem::file_size(weightsPath, ec);
   if (ec || bytes < minBytes || !thpOnRequest() || commandLine().size() < 2)
     return;
-  std::string tunables = old && *old ? std::string(old) + ":" : "";
+  std::string tunables = old && !old->empty() ? *old + ":" : "";
   tunables += kTunable;
   if (setenv("GLIBC_TUNABLES", tunables.c_str(), 1) != 0)
     return;
@@ -61,7 +72,7 @@ void useHugePagesFor(const std::string &weightsPath) {
   execv("/proc/self/exe", commandLine().data());
   // Not executed (no /proc, say): go on as it is, without the tunable.
   if (old)
-    setenv("GLIBC_TUNABLES", old, 1);
+    setenv("GLIBC_TUNABLES", old->c_str(), 1);
   else
     unsetenv("GLIBC_TUNABLES");
 #else

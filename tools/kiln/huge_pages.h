@@ -22,8 +22,10 @@ void rememberCommandLine(int argc, char **argv);
 /// Executes the driver again with glibc.malloc.hugetlb=1 in GLIBC_TUNABLES
 /// when `weightsPath` is at least KILN_HUGE_PAGES_MIN_BYTES long (default
 /// 64 MiB), the kernel's transparent huge pages are `madvise`, and the
-/// tunable is not set yet; KILN_HUGE_PAGES=0 turns it off. Returns (and the
-/// run goes on as it is) whenever it does not or cannot.
+/// tunable is not set yet (so at most once); KILN_HUGE_PAGES=0 turns it
+/// off. The caller calls it only when executing again reads the same input
+/// (the model JSON a regular file, not a pipe already consumed). Returns
+/// (and the run goes on as it is) whenever it does not or cannot.
 void useHugePagesFor(const std::string &weightsPath);
 
 } // namespace kiln

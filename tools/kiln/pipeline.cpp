@@ -37,7 +37,9 @@ void optimize(Graph &g, const cli::Options &o, bool optimizeByDefault) {
 std::unique_ptr<Graph> load(const cli::Options &o, bool optimizeByDefault) {
   std::vector<std::string> warnings;
   LoadOptions lo = o.load;
-  lo.beforeReadingWeights = useHugePagesFor;
+  // Executing again reads the model JSON again: only from a regular file.
+  if (std::filesystem::is_regular_file(o.model))
+    lo.beforeReadingWeights = useHugePagesFor;
   auto g = loadModel(o.model, lo, &warnings);
   for (const auto &w : warnings)
     std::fprintf(stderr, "kiln: warning: %s\n", w.c_str());

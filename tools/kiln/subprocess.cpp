@@ -13,6 +13,7 @@ namespace kiln {
 
 int runProgram(const std::vector<std::string> &argv, const std::string &cwd,
                std::string &output) {
+  output.clear();
   int fds[2];
   if (pipe(fds) != 0) {
     output = std::strerror(errno);
@@ -49,8 +50,11 @@ int runProgram(const std::vector<std::string> &argv, const std::string &cwd,
       output.append(buf, size_t(n));
   close(fds[0]);
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  pid_t done;
+  while ((done = waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
   }
+  if (done < 0)
+    return -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
@@ -96,8 +100,10 @@ Program::Program(Program &&other) noexcept
 }
 
 Program::~Program() {
-  std::string ignored;
-  wait(ignored);
+  // Only reaps the child (an error path: its output is not wanted).
+  if (pid_ >= 0)
+    while (waitpid(pid_t(pid_), nullptr, 0) < 0 && errno == EINTR) {
+    }
 }
 
 int Program::wait(std::string &output) {
@@ -106,7 +112,8 @@ int Program::wait(std::string &output) {
     return -1;
   }
   int status = 0;
-  while (waitpid(pid_t(pid_), &status, 0) < 0 && errno == EINTR) {
+  pid_t done;
+  while ((done = waitpid(pid_t(pid_), &status, 0)) < 0 && errno == EINTR) {
   }
   pid_ = -1;
   std::ifstream in(log_, std::ios::binary);
@@ -114,6 +121,8 @@ int Program::wait(std::string &output) {
   text << in.rdbuf();
   output = text.str();
   error_ = "the program was already waited for";
+  if (done < 0)
+    return -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 

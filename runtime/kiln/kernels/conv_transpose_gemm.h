@@ -82,9 +82,9 @@ inline void conv_transpose_gemm(const ConvTransposeGemmParams &p,
           const bool packed = i0 == tail;
           // Output coordinates of each row's taps at k = 0, its offset in
           // an output plane, and whether every tap lands inside the output.
-          int od0[MR], oh0[MR], ow0[MR];
-          index_t off0[MR];
-          bool inside[MR];
+          int od0[MR] = {}, oh0[MR] = {}, ow0[MR] = {};
+          index_t off0[MR] = {};
+          bool inside[MR] = {};
           for (int m = 0; m < rows; ++m) {
             const index_t i = i0 + m;
             const int iw = int(i % p.in[2]), ih = int(i / p.in[2] % p.in[1]),

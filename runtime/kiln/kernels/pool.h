@@ -192,7 +192,7 @@ inline void max_pool(const PoolParams &p, const float *x, float *y,
       for (int oh = 0; oh < p.out[1]; ++oh) {
         const index_t row = (index_t(od) * p.out[1] + oh) * OW;
         // With indices, and on one-lane ISAs (a Cortex-M's FPU: tiles
-        // would save little there and cost 2.9 KB of flash), one output at
+        // would save little there and cost 2.7 KB of flash), one output at
         // a time.
         if (ip || uk::Vec::kLanes == 1) {
           for (int ow = 0; ow < OW; ++ow)
