@@ -175,8 +175,15 @@ size_t Graph::removeDeadOps() {
 std::string Graph::uniqueName(const std::string &base) {
   std::string b = base.empty() ? "v" : base;
   std::string n = b;
-  for (int i = 1; names_.count(n); ++i)
-    n = b + "_" + std::to_string(i);
+  if (names_.count(n)) {
+    // The smallest free suffix: names are never released, so it only grows
+    // for a given base, and the search resumes where the last one ended
+    // (20,000 ReLUs named "relu" probed 2 * 10^8 names from 1 each time).
+    int &i = nextSuffix_[b];
+    do
+      n = b + "_" + std::to_string(++i);
+    while (names_.count(n));
+  }
   names_.insert(n);
   return n;
 }

@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -129,6 +130,8 @@ private:
   Value *newValue(Value::Kind kind, const std::string &name, Shape shape);
   std::vector<std::unique_ptr<Value>> values_;
   std::unordered_set<std::string> names_;
+  /// Per base name, the last suffix uniqueName() gave or skipped.
+  std::unordered_map<std::string, int> nextSuffix_;
 };
 
 } // namespace kiln
