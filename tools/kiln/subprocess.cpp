@@ -11,9 +11,40 @@
 
 namespace kiln {
 
+namespace {
+
+/// argv as execvp takes it (built before fork: the child only calls
+/// async-signal-safe functions).
+std::vector<char *> execArgs(const std::vector<std::string> &argv) {
+  std::vector<char *> args;
+  for (const auto &a : argv)
+    args.push_back(const_cast<char *>(a.c_str()));
+  args.push_back(nullptr);
+  return args;
+}
+
+/// In the forked child: stdout and stderr to `out`, into `cwd`, then the
+/// program (exit 126: no such directory, 127: cannot execute).
+[[noreturn]] void execChild(const std::vector<char *> &args,
+                            const std::string &cwd, int out) {
+  dup2(out, 1);
+  dup2(out, 2);
+  if (out > 2)
+    close(out);
+  if (!cwd.empty() && chdir(cwd.c_str()) != 0)
+    _exit(126);
+  execvp(args[0], args.data());
+  const char *msg = "cannot execute the program\n";
+  (void)!write(2, msg, std::strlen(msg));
+  _exit(127);
+}
+
+} // namespace
+
 int runProgram(const std::vector<std::string> &argv, const std::string &cwd,
                std::string &output) {
   output.clear();
+  const std::vector<char *> args = execArgs(argv);
   int fds[2];
   if (pipe(fds) != 0) {
     output = std::strerror(errno);
@@ -27,20 +58,8 @@ int runProgram(const std::vector<std::string> &argv, const std::string &cwd,
     return -1;
   }
   if (pid == 0) {
-    dup2(fds[1], 1);
-    dup2(fds[1], 2);
     close(fds[0]);
-    close(fds[1]);
-    if (!cwd.empty() && chdir(cwd.c_str()) != 0)
-      _exit(126);
-    std::vector<char *> args;
-    for (const auto &a : argv)
-      args.push_back(const_cast<char *>(a.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    const char *msg = "cannot execute the program\n";
-    (void)!write(2, msg, std::strlen(msg));
-    _exit(127);
+    execChild(args, cwd, fds[1]);
   }
   close(fds[1]);
   char buf[4096];
@@ -62,6 +81,7 @@ Program startProgram(const std::vector<std::string> &argv,
                      const std::string &cwd, const std::string &logPath) {
   Program p;
   p.log_ = logPath;
+  const std::vector<char *> args = execArgs(argv);
   int fd =
       open(logPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) {
@@ -74,20 +94,8 @@ Program startProgram(const std::vector<std::string> &argv,
     close(fd);
     return p;
   }
-  if (pid == 0) {
-    dup2(fd, 1);
-    dup2(fd, 2);
-    if (!cwd.empty() && chdir(cwd.c_str()) != 0)
-      _exit(126);
-    std::vector<char *> args;
-    for (const auto &a : argv)
-      args.push_back(const_cast<char *>(a.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    const char *msg = "cannot execute the program\n";
-    (void)!write(2, msg, std::strlen(msg));
-    _exit(127);
-  }
+  if (pid == 0)
+    execChild(args, cwd, fd);
   close(fd);
   p.pid_ = int(pid);
   return p;
